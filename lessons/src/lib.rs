@@ -1,0 +1,212 @@
+//! The lesson harness: one runtime, one clock, one way to print.
+//!
+//! Every lesson binary hands its `async` body to [`run`]. The harness reads the
+//! command line, builds a single-threaded tokio runtime and starts the clock:
+//!
+//! - with no flag the runtime uses the real clock, so a 5 s query takes 5 s;
+//! - with `--fast` it uses tokio's *paused* clock: when every task is waiting on
+//!   a timer, tokio jumps straight to the next deadline. The lesson prints the
+//!   same transcript, at once. The tests run lessons this way.
+//!
+//! Lines are printed with [`say!`], stamped with the time since the lesson
+//! started, rounded to 0.1 s, so a real-clock run reads like the book:
+//!
+//! ```text
+//! [ 2.0s] handler: gave up on the lab after 2 s
+//! ```
+//!
+//! Why one thread? A current-thread runtime runs one task at a time, so when two
+//! things happen "at once" the order is set by the code (who woke whom), not by
+//! which OS thread got there first. That keeps every transcript exact.
+
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::process::ExitCode;
+
+use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::time::{Duration, Instant};
+
+/// Which clock a lesson runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Wall-clock time: sleeps really sleep.
+    Real,
+    /// tokio's paused clock (`--fast`): idle time is skipped, order is kept.
+    Paused,
+}
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Run(Clock),
+    Help,
+}
+
+thread_local! {
+    // When the lesson started. Thread-local because a current-thread runtime
+    // runs every task on the thread that called `block_on`, and tests may run
+    // several lessons at once on different threads.
+    static START: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Reads the flags after the program name. Anything but `--fast` or `--help`
+/// is an error naming the flag.
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+    let mut clock = Clock::Real;
+    for arg in args {
+        match arg.as_str() {
+            "--fast" => clock = Clock::Paused,
+            "-h" | "--help" => return Ok(Command::Help),
+            other => return Err(format!("unknown flag `{other}`")),
+        }
+    }
+    Ok(Command::Run(clock))
+}
+
+/// The usage text for the lesson binary called `lesson`.
+pub fn usage(lesson: &str) -> String {
+    format!(
+        "usage: cargo run --bin {lesson} [-- --fast]\n\n\
+         \x20 (no flag)  run on the real clock: sleeps take real time\n\
+         \x20 --fast     run on tokio's paused clock: same transcript, at once\n\
+         \x20 --help     print this text"
+    )
+}
+
+/// Runs one lesson: parses the flags, builds the runtime, awaits `lesson`.
+///
+/// An unknown flag prints the usage to stderr and exits with status 2.
+pub fn run<F, Fut>(lesson: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut args = std::env::args();
+    let program = args.next().unwrap_or_default();
+    let name = std::path::Path::new(&program)
+        .file_stem()
+        .map_or_else(|| "lesson".to_owned(), |s| s.to_string_lossy().into_owned());
+
+    match parse_args(args) {
+        Ok(Command::Run(clock)) => {
+            block_on(clock, lesson());
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Help) => {
+            println!("{}", usage(&name));
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("{name}: {problem}\n\n{}", usage(&name));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Builds the lesson runtime: one thread, timers on, the chosen clock.
+pub fn runtime(clock: Clock) -> Runtime {
+    let mut builder = Builder::new_current_thread();
+    builder.enable_time();
+    if clock == Clock::Paused {
+        builder.start_paused(true);
+    }
+    builder
+        .build()
+        .expect("a current-thread runtime always builds")
+}
+
+/// Runs `future` to completion on a fresh lesson runtime with the clock
+/// started, and returns its output. Lessons' own tests call this directly.
+///
+/// When it returns, the runtime is dropped: any task still alive is dropped
+/// with it, the way a process exit ends every goroutine.
+pub fn block_on<T>(clock: Clock, future: impl Future<Output = T>) -> T {
+    runtime(clock).block_on(async {
+        START.set(Some(Instant::now()));
+        let output = future.await;
+        START.set(None);
+        output
+    })
+}
+
+/// Time since the lesson started (zero outside a lesson).
+pub fn elapsed() -> Duration {
+    START.get().map_or(Duration::ZERO, |start| start.elapsed())
+}
+
+/// Prints one transcript line stamped with [`elapsed`]. Use [`say!`].
+pub fn say_line(line: fmt::Arguments<'_>) {
+    println!("{} {line}", stamp(elapsed()));
+}
+
+/// `[ 2.0s]`: elapsed time rounded to a tenth of a second.
+pub fn stamp(elapsed: Duration) -> String {
+    format!("[{:4.1}s]", elapsed.as_secs_f64())
+}
+
+/// How many tasks the runtime holds right now: spawned and not yet finished.
+/// This is tokio's twin of Go's `runtime.NumGoroutine()`, less one: the lesson's
+/// own body runs in `block_on`, not in a spawned task, so an idle lesson has 0.
+pub fn alive_tasks() -> usize {
+    Handle::current().metrics().num_alive_tasks()
+}
+
+/// Shorthand for a duration in milliseconds, so timelines read as numbers.
+pub const fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+/// Prints a transcript line: `say!("lab: took {report}")` prints
+/// `[ 1.5s] lab: took P-001`.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::say_line(format_args!($($arg)*))
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_choose_the_clock() {
+        assert_eq!(parse_args(args(&[])), Ok(Command::Run(Clock::Real)));
+        assert_eq!(
+            parse_args(args(&["--fast"])),
+            Ok(Command::Run(Clock::Paused))
+        );
+        assert_eq!(parse_args(args(&["--help"])), Ok(Command::Help));
+        assert_eq!(
+            parse_args(args(&["--fats"])),
+            Err("unknown flag `--fats`".to_owned())
+        );
+    }
+
+    #[test]
+    fn stamps_round_to_a_tenth() {
+        assert_eq!(stamp(ms(0)), "[ 0.0s]");
+        assert_eq!(stamp(ms(2_004)), "[ 2.0s]");
+        assert_eq!(stamp(ms(1_960)), "[ 2.0s]");
+        assert_eq!(stamp(ms(12_500)), "[12.5s]");
+    }
+
+    #[test]
+    fn paused_clock_skips_idle_time_and_counts_tasks() {
+        let wall = std::time::Instant::now();
+        let (during, after, lesson_time) = block_on(Clock::Paused, async {
+            let query = tokio::spawn(tokio::time::sleep(ms(5_000)));
+            let during = alive_tasks();
+            query.await.unwrap();
+            (during, alive_tasks(), elapsed())
+        });
+        assert_eq!((during, after), (1, 0));
+        assert_eq!(lesson_time, ms(5_000));
+        assert!(wall.elapsed() < std::time::Duration::from_secs(1));
+    }
+}
