@@ -1,0 +1,210 @@
+//! Lesson 04: the deadline reaches the query.
+//!
+//! Lesson 03 left two leaks: a detached query that works its full 5 s for a
+//! handler that gave up at 2 s, and an audit writer kept waiting by a forgotten
+//! Sender. Here both are fixed, and the alive-task count comes back down.
+//!
+//! In Rust a future only runs while someone polls it, so cancelling is
+//! dropping. Two ways to get the 2 s deadline to the query:
+//!
+//! 1. `tokio::time::timeout` around the query future: no task at all; at the
+//!    deadline the future is dropped and never runs again;
+//! 2. a spawned query that listens to a `CancellationToken` in a `select!`,
+//!    Go's `<-ctx.Done()`. (A third: `tokio_util::task::AbortOnDropHandle`
+//!    aborts the task when the handler drops the handle.)
+//!
+//! The Go article's own fix is retold last: its goroutine gets the context but
+//! looks at it only after the 5 s of work. No send blocks any more, yet the
+//! query still runs to the end; the transcript shows it stopping at 5.0 s.
+//!
+//! Previous: 03_leak. Next: 05_deadlock, a task that waits for itself.
+//!
+//! Run: cargo run --bin 04_cancel      (add `-- --fast` to skip the waiting)
+//! Go:  ctx, cancel := context.WithTimeout(ctx, 2*time.Second); defer cancel(); <-ctx.Done()
+
+use std::process::ExitCode;
+
+use lessons::{alive_tasks, ms, say};
+use tokio::sync::mpsc::{self, Receiver, Sender};
+use tokio::time::{Instant, sleep, timeout};
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    lessons::run(lesson)
+}
+
+/// Alive-task counts at the moments that matter, for the verdict and the test.
+struct Counts {
+    before_opening: usize,
+    after_requests: Vec<usize>,
+    at_closing: usize,
+}
+
+async fn lesson() {
+    let c = scenario().await;
+    let (before, after, closing) = (c.before_opening, &c.after_requests, c.at_closing);
+    say!(
+        "verdict: alive tasks {before} before opening, {after:?} after requests, {closing} after closing: no leak"
+    );
+}
+
+// ANCHOR: lesson
+async fn scenario() -> Counts {
+    let before_opening = alive_tasks();
+    let (audit, audit_inbox) = mpsc::channel::<String>(16);
+    let writer = tokio::spawn(audit_writer(audit_inbox));
+    let nightly_report = audit.clone();
+    let alive = alive_tasks();
+    say!("clinic: open, alive tasks {alive}: the audit writer");
+
+    let mut after_requests = Vec::new();
+    let outcome = with_timeout("P-001").await;
+    after_requests.push(answered("P-001", outcome, &audit).await);
+    let outcome = with_token("P-002").await;
+    after_requests.push(answered("P-002", outcome, &audit).await);
+    let outcome = articles_fix("P-003").await;
+    after_requests.push(answered("P-003", outcome, &audit).await);
+
+    sleep(ms(3_500)).await;
+    // ANCHOR: closing
+    // Every Sender goes, the spare too, so the writer's `recv` returns None;
+    // then the clinic waits for the writer to finish its last entries.
+    drop(audit);
+    drop(nightly_report);
+    say!("clinic: closing, dropped every audit Sender, the spare too");
+    writer.await.expect("the audit writer does not panic");
+    // ANCHOR_END: closing
+    let at_closing = alive_tasks();
+    Counts {
+        before_opening,
+        after_requests,
+        at_closing,
+    }
+}
+// ANCHOR_END: lesson
+
+/// The handler's answer goes to the patient and the audit log; then we count.
+async fn answered(patient: &str, outcome: String, audit: &Sender<String>) -> usize {
+    say!("handler {patient}: {outcome}");
+    let entry = format!("{patient} {outcome}");
+    audit.send(entry).await.expect("the audit writer runs");
+    let alive = alive_tasks();
+    say!("clinic: after {patient}'s request, alive tasks {alive}");
+    alive
+}
+
+// ANCHOR: fix_timeout
+/// Fix 1: no task at all. The handler owns the query future and `timeout`
+/// drops it at the deadline, in the middle of its `sleep`.
+async fn with_timeout(patient: &'static str) -> String {
+    say!("handler {patient}: asked the lab, `timeout` drops the query at 2 s");
+    match timeout(ms(2_000), slow_query(patient)).await {
+        Ok(history) => format!("answered with {history}"),
+        Err(_elapsed) => GAVE_UP.to_owned(),
+    }
+}
+// ANCHOR_END: fix_timeout
+
+// ANCHOR: fix_token
+/// Fix 2: the query is its own task, so the deadline must be sent to it.
+async fn with_token(patient: &'static str) -> String {
+    say!("handler {patient}: asked the lab, a CancellationToken stops the query at 2 s");
+    let token = CancellationToken::new();
+    let (reply, mut result) = mpsc::channel(1);
+    let query = tokio::spawn(cancellable_query(patient, token.clone(), reply));
+    let outcome = answer_within_2s(&mut result).await;
+    token.cancel();
+    // The query stops at its next wake-up; awaiting it proves it let go.
+    query.await.expect("the query does not panic");
+    outcome
+}
+
+async fn cancellable_query(patient: &'static str, token: CancellationToken, reply: Sender<String>) {
+    tokio::select! {
+        // `biased`: a cancelled token wins over anything else that is ready.
+        biased;
+        () = token.cancelled() => {}
+        // An Err here only means the handler has already answered.
+        history = slow_query(patient) => { let _ = reply.send(history).await; }
+    }
+}
+// ANCHOR_END: fix_token
+
+// ANCHOR: articles_fix
+/// The Go article's fix, retold: the query gets the context but only checks
+/// it after the work, the way its `select { case <-ctx.Done(): ... default: }`
+/// runs after `time.Sleep(5 * time.Second)`.
+async fn articles_fix(patient: &'static str) -> String {
+    say!("handler {patient}: asked the lab the article's way, ctx checked after the work");
+    let ctx = CancellationToken::new();
+    // Go's `defer cancel()`: the guard cancels `ctx` when the handler returns.
+    // Named `_cancel`, not `_`, so it lives until then.
+    let _cancel = ctx.clone().drop_guard();
+    let (reply, mut result) = mpsc::channel(1);
+    tokio::spawn(async move {
+        let history = slow_query(patient).await;
+        if ctx.is_cancelled() {
+            say!("lab: {patient}'s query sees ctx.Done() only now, 3 s after its handler gave up");
+            return;
+        }
+        let _ = reply.send(history).await;
+    });
+    answer_within_2s(&mut result).await
+}
+// ANCHOR_END: articles_fix
+
+const GAVE_UP: &str = "gave up after 2 s, told the patient to retry";
+
+/// Go's `select { case r := <-ch: ... case <-time.After(2 * time.Second): ... }`.
+async fn answer_within_2s(result: &mut Receiver<String>) -> String {
+    tokio::select! {
+        biased;
+        Some(history) = result.recv() => format!("answered with {history}"),
+        _ = sleep(ms(2_000)) => GAVE_UP.to_owned(),
+    }
+}
+
+// ANCHOR: slow_query
+/// The lab's 5 s query. `Work` says, when it is dropped, how long the query
+/// really ran: cut short by a deadline, or to the end of the work.
+async fn slow_query(patient: &'static str) -> String {
+    let _work = Work(patient, Instant::now());
+    sleep(ms(5_000)).await;
+    format!("{patient}'s 12 past reports")
+}
+
+/// Which patient's query, and when it started.
+struct Work(&'static str, Instant);
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        let (patient, ran) = (self.0, self.1.elapsed().as_secs_f64());
+        say!("lab: {patient}'s query stopped after {ran:.1} s of work");
+    }
+}
+// ANCHOR_END: slow_query
+
+async fn audit_writer(mut inbox: Receiver<String>) {
+    let mut written = 0;
+    // Ends when the channel is closed: every Sender dropped.
+    while let Some(_entry) = inbox.recv().await {
+        written += 1;
+    }
+    say!("audit: channel closed after {written} entries, the writer goes home");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lessons::{Clock, block_on};
+
+    #[test]
+    fn deadlines_stop_the_queries_and_the_count_returns_to_baseline() {
+        let counts = block_on(Clock::Paused, scenario());
+        assert_eq!(counts.before_opening, 0);
+        // Only the audit writer after the two fixes; the article's fix leaves
+        // its query running past the answer.
+        assert_eq!(counts.after_requests, [1, 1, 2]);
+        assert_eq!(counts.at_closing, 0);
+    }
+}

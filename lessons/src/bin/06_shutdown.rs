@@ -1,0 +1,187 @@
+//! Lesson 06: shutting down without losing accepted reports.
+//!
+//! Patients submit a report every 0.1 s; the intake answers "received" at once
+//! and queues it; two workers store each one in 0.3 s, so a backlog builds.
+//! Mid-way, the shutdown signal arrives. Every report the intake accepted was
+//! promised to a patient, so the only honest count is: accepted minus stored.
+//!
+//! The first article's shutdown hook closes the channel and returns; nothing
+//! waits for the workers, and the process exits with reports still queued or
+//! half-written. In Rust the same happens when `main` returns: the runtime is
+//! dropped, and every task still running is dropped with it. The fix is the
+//! `sync.WaitGroup` the article left out: stop accepting, close the queue,
+//! let the workers finish the backlog, and wait for them, with a deadline.
+//!
+//! Previous: 05_deadlock, a task that waits forever. Next: 07_backpressure,
+//! what the intake should answer when the queue is full.
+//!
+//! Run: cargo run --bin 06_shutdown      (add `-- --fast` to skip the waiting)
+//! Go:  server.AddShutdownHook(func() { close(ch) })   // + the missing sync.WaitGroup
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use futures::future::BoxFuture;
+use lessons::{alive_tasks, ms, say};
+use tokio::task::JoinSet;
+use tokio::time::{Duration, Instant, sleep, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+const WORKERS: usize = 2;
+/// A patient submits every 0.1 s; storing one report takes a worker 0.3 s.
+const EVERY: Duration = ms(100);
+const STORE: Duration = ms(300);
+/// When the signal arrives, and how long we may then take to finish.
+const SIGNAL_AT: Duration = ms(1_500);
+const DEADLINE: Duration = ms(5_000);
+
+fn main() -> ExitCode {
+    lessons::run(lesson)
+}
+
+// ANCHOR: lesson
+async fn lesson() {
+    say!("--- naive: the article's hook closes the queue and returns");
+    close_and_exit().await.print();
+    say!("--- draining: stop accepting, finish the backlog, wait with a deadline");
+    drain_and_wait().await.print();
+    say!("tasks alive: {}", alive_tasks());
+}
+// ANCHOR_END: lesson
+
+async fn close_and_exit() -> Arc<Ledger> {
+    // Dropping a JoinSet aborts its tasks, as dropping the runtime does at exit.
+    let mut tasks = JoinSet::new();
+    let (stop, ledger) = open(|task| drop(tasks.spawn(task)));
+    sleep(SIGNAL_AT).await;
+    say!("signal: shutdown requested");
+    // ANCHOR: naive
+    // close(ch): the intake returns and drops the queue's only Sender.
+    stop.cancel();
+    say!("hook: queue closed; returning without waiting for the workers");
+    // ...and main returns: the runtime drops every task still running.
+    drop(tasks);
+    // ANCHOR_END: naive
+    ledger
+}
+
+async fn drain_and_wait() -> Arc<Ledger> {
+    // A TaskTracker is Go's WaitGroup: it counts the tasks spawned through it.
+    let tracker = TaskTracker::new();
+    let (stop, ledger) = open(|task| drop(tracker.spawn(task)));
+    sleep(SIGNAL_AT).await;
+    say!("signal: shutdown requested");
+    // ANCHOR: draining
+    // 1. Stop accepting: the intake returns and drops the only Sender. The
+    //    queue is now closed, and each worker's loop ends once it is empty.
+    stop.cancel();
+    // 2. No task will join the tracker any more, so `wait` may finish.
+    tracker.close();
+    let [accepted, taken, stored] = ledger.counts();
+    let (writing, queued) = (taken - stored, accepted - taken);
+    say!("shutdown: stopped accepting; {writing} reports being written, {queued} queued");
+    // 3. Wait for the backlog, but not forever: the host kills us at some point.
+    match timeout(DEADLINE, tracker.wait()).await {
+        Ok(()) => say!("shutdown: every task has finished; exiting"),
+        Err(_) => say!("shutdown: deadline passed; {} tasks cut off", tracker.len()),
+    }
+    // ANCHOR_END: draining
+    ledger
+}
+
+// ANCHOR: service
+/// Opens the service: an intake and two workers around one queue. `spawn`
+/// starts each task; who holds them decides what a shutdown can wait for.
+fn open(mut spawn: impl FnMut(BoxFuture<'static, ()>)) -> (CancellationToken, Arc<Ledger>) {
+    let (stop, ledger) = (CancellationToken::new(), Arc::<Ledger>::default());
+    // Room for 64: at this rate a send never waits (a full queue is lesson 07).
+    // flume's Receiver can be cloned: two workers share one queue, as two
+    // goroutines share a Go channel (tokio's mpsc has a single Receiver).
+    let (queue, inbox) = flume::bounded(64);
+    for id in 1..=WORKERS {
+        spawn(Box::pin(worker(id, inbox.clone(), ledger.clone())));
+    }
+    spawn(Box::pin(intake(queue, stop.clone(), ledger.clone())));
+    (stop, ledger)
+}
+
+/// Accepts report n at `(n + 0.5) × 0.1 s` until told to stop. Absolute
+/// times keep the real clock's small lateness from adding up.
+async fn intake(queue: flume::Sender<u32>, stop: CancellationToken, ledger: Arc<Ledger>) {
+    let opened = Instant::now();
+    for n in 0.. {
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            () = sleep_until(opened + EVERY / 2 + EVERY * n) => {}
+        }
+        queue.send_async(n).await.expect("the workers are up");
+        // The patient's app now shows "received": a promise.
+        ledger.accepted.fetch_add(1, Relaxed);
+    }
+    // `queue`, the only Sender, is dropped here: that is what closes the queue.
+}
+
+/// Go's `for r := range ch`: loops until the queue is closed *and* empty.
+async fn worker(id: usize, inbox: flume::Receiver<u32>, ledger: Arc<Ledger>) {
+    let mut stored = 0;
+    while let Ok(_report) = inbox.recv_async().await {
+        ledger.taken.fetch_add(1, Relaxed);
+        // Validate, write to the database, append to the audit log.
+        sleep(STORE).await;
+        ledger.stored.fetch_add(1, Relaxed);
+        stored += 1;
+    }
+    say!("worker {id}: queue closed and empty; stored {stored}, exiting");
+}
+// ANCHOR_END: service
+
+/// What the intake promised and what the workers did with it.
+#[derive(Debug, Default)]
+struct Ledger {
+    accepted: AtomicUsize,
+    taken: AtomicUsize,
+    stored: AtomicUsize,
+}
+
+impl Ledger {
+    fn counts(&self) -> [usize; 3] {
+        [&self.accepted, &self.taken, &self.stored].map(|n| n.load(Relaxed))
+    }
+    fn lost(&self) -> usize {
+        let [accepted, _, stored] = self.counts();
+        accepted - stored
+    }
+    fn print(&self) {
+        let [accepted, taken, stored] = self.counts();
+        let (lost, writing, queued) = (self.lost(), taken - stored, accepted - taken);
+        say!("count: accepted {accepted}, stored {stored}, lost {lost}");
+        if lost > 0 {
+            say!("count: the lost: {writing} half-written, {queued} still queued");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lessons::{Clock, block_on};
+
+    #[test]
+    fn draining_loses_nothing_and_leaves_no_task_behind() {
+        let (ledger, alive) = block_on(Clock::Paused, async {
+            (drain_and_wait().await, alive_tasks())
+        });
+        assert!(ledger.accepted.load(Relaxed) > 0);
+        assert_eq!(ledger.lost(), 0, "{ledger:?}");
+        assert_eq!(alive, 0);
+    }
+
+    #[test]
+    fn closing_without_waiting_loses_accepted_reports() {
+        let ledger = block_on(Clock::Paused, close_and_exit());
+        assert!(ledger.lost() > 0, "{ledger:?}");
+    }
+}
