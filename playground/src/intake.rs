@@ -1,0 +1,343 @@
+//! The first article's design: check the body, put the report in a bounded
+//! queue, answer `202 Accepted` at once.
+//!
+//! ```text
+//! POST /api/epros/upload  {"patientId", "trialId", "reportData"}
+//!   202 {"id", "status": "queued", "statusUrl"}   in the queue
+//!   503 queue_full    + Retry-After               the queue is full: nothing saved
+//!   503 shutting_down + Retry-After               draining before exit
+//!   4xx {"code", "message", "field"}              bad input (see `EproUpload`)
+//! GET /api/epros/{id}
+//!   200 {"id", "status"}   queued | processing | stored | flagged
+//!   404 not_found
+//! ```
+//!
+//! The accept path is the hot path: it takes no lock across an `.await` and
+//! does no database work. `try_send` is the article's `select` with a
+//! `default:` branch: if the queue has room the report goes in, if not the
+//! client hears so immediately instead of hanging.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::error::TrySendError;
+
+use crate::AppState;
+use crate::deidentify;
+use crate::error::AppError;
+use crate::report::{EproUpload, Report, ReportId, Status};
+use crate::stats::Counters;
+
+/// Largest request body accepted (413 above it).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest `patientId` / `trialId`, in characters.
+pub const MAX_ID_CHARS: usize = 64;
+/// Longest `reportData`, in bytes of UTF-8.
+pub const MAX_REPORT_BYTES: usize = 32 * 1024;
+
+/// `POST /api/epros/upload`
+pub async fn upload(
+    State(state): State<AppState>,
+    upload: EproUpload,
+) -> Result<(StatusCode, Json<Queued>), AppError> {
+    if state.is_shutting_down() {
+        Counters::bump(&state.counters.refused_shutting_down);
+        return Err(AppError::shutting_down());
+    }
+    let report = Report::new(upload);
+    let id = report.id;
+    // Recorded before the send, so a worker that picks the report up at once
+    // finds it here and moves it on to `processing`.
+    state.in_flight.set(id, Status::Queued);
+    match state.queue.try_send(report) {
+        Ok(()) => {
+            Counters::bump(&state.counters.accepted);
+            Ok((StatusCode::ACCEPTED, Json(Queued::new(id))))
+        }
+        Err(TrySendError::Full(_)) => {
+            state.in_flight.remove(id);
+            Counters::bump(&state.counters.rejected);
+            Err(AppError::queue_full(state.capacity()))
+        }
+        // The workers closed the queue: shutdown began after the check above.
+        Err(TrySendError::Closed(_)) => {
+            state.in_flight.remove(id);
+            Counters::bump(&state.counters.refused_shutting_down);
+            Err(AppError::shutting_down())
+        }
+    }
+}
+
+/// `GET /api/epros/{id}`
+pub async fn status(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<StatusBody>, AppError> {
+    let unknown = || AppError::not_found("No report has this id.");
+    let id: ReportId = id
+        .map_err(|_| unknown())?
+        .0
+        .parse()
+        .map_err(|_| unknown())?;
+    // In flight: memory knows. Otherwise ask the database thread.
+    if let Some(status) = state.in_flight.get(id) {
+        return Ok(Json(StatusBody { id, status }));
+    }
+    match state.db.lookup(id).await {
+        Ok(Some(status)) => Ok(Json(StatusBody { id, status })),
+        Ok(None) => Err(unknown()),
+        Err(e) => {
+            tracing::error!(%id, "status lookup failed: {e:#}");
+            Err(AppError::internal("looking up the report"))
+        }
+    }
+}
+
+/// The body of a 202.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Queued {
+    pub id: ReportId,
+    pub status: Status,
+    pub status_url: String,
+}
+
+impl Queued {
+    pub fn new(id: ReportId) -> Self {
+        Self {
+            id,
+            status: Status::Queued,
+            status_url: format!("/api/epros/{id}"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusBody {
+    pub id: ReportId,
+    pub status: Status,
+}
+
+/// The body as sent, before checking. Every field is optional here so that a
+/// missing field gets our own error (with its name), not serde's.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawUpload {
+    patient_id: Option<String>,
+    trial_id: Option<String>,
+    report_data: Option<String>,
+}
+
+/// `EproUpload` is an extractor: a handler that takes one gets a checked upload
+/// or never runs. Every way a body can be wrong maps to one `AppError`:
+///
+/// | problem | status | code |
+/// | --- | --- | --- |
+/// | Content-Type not JSON | 415 | `unsupported_media_type` |
+/// | body over 64 KiB | 413 | `body_too_large` |
+/// | empty body | 400 | `empty_body` |
+/// | not JSON, truncated, trailing bytes | 400 | `invalid_json` |
+/// | JSON but not an object | 422 | `not_an_object` |
+/// | a field of the wrong type | 422 | `wrong_type` |
+/// | a field twice | 422 | `duplicate_field` |
+/// | a field missing or null | 422 | `missing_field` |
+/// | a field empty or blank | 422 | `empty_field` |
+/// | a field too long | 422 | `field_too_long` |
+/// | an id with other than letters, digits, `-`, `_` | 422 | `invalid_field` |
+/// | an id that is a phone/ID number/e-mail | 422 | `pii_in_identifier` |
+impl<S: Send + Sync> FromRequest<S> for EproUpload {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&req) {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the report as JSON, with the header Content-Type: application/json.",
+            ));
+        }
+        // `Bytes` enforces the router's `DefaultBodyLimit` and fails with 413.
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!(
+                        "The request body is over the {} KiB limit.",
+                        MAX_BODY_BYTES / 1024
+                    ),
+                )
+            } else {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "The request body could not be read.",
+                )
+            }
+        })?;
+        parse(&body)
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    let Some(value) = req.headers().get(CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    // "application/json", "application/json; charset=utf-8", "application/x+json".
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses and checks a body. Public so the benchmark's parse-only handler can
+/// do exactly the same work.
+pub fn parse(body: &[u8]) -> Result<EproUpload, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_body",
+            "The request body is empty; send a JSON object with patientId, trialId and reportData.",
+        ));
+    }
+    // serde would happily read `["S1", "T1", "text"]` into the struct, field
+    // by field: only an object is an upload.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "not_an_object",
+                    "The body must be a JSON object with patientId, trialId and reportData.",
+                ),
+                Err(e) => invalid_json(&e),
+            },
+        );
+    }
+    let mut json = serde_json::Deserializer::from_slice(body);
+    // serde_path_to_error remembers where in the document an error happened,
+    // so "expected a string" can say *which* field.
+    let raw: RawUpload = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        if !inner.is_data() {
+            invalid_json(&inner)
+        } else if inner.to_string().starts_with("duplicate field") {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "duplicate_field",
+                format!("The body has a field twice: {inner}."),
+            )
+        } else {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "wrong_type",
+                format!("{field} must be a string."),
+            )
+            .field(field)
+        }
+    })?;
+    // Trailing bytes after the object (`{...} x`) are not JSON either.
+    json.end().map_err(|e| invalid_json(&e))?;
+
+    let patient_id = check_id("patientId", raw.patient_id)?;
+    let trial_id = check_id("trialId", raw.trial_id)?;
+    let report_data = required("reportData", raw.report_data)?;
+    if report_data.len() > MAX_REPORT_BYTES {
+        return Err(too_long(
+            "reportData",
+            format!("{} bytes", report_data.len()),
+            format!("{MAX_REPORT_BYTES} bytes"),
+        ));
+    }
+    Ok(EproUpload {
+        patient_id,
+        trial_id,
+        report_data,
+    })
+}
+
+fn invalid_json(error: &serde_json::Error) -> AppError {
+    AppError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+        format!("The body is not valid JSON: {error}."),
+    )
+}
+
+fn unprocessable(code: &'static str, field: &str, message: String) -> AppError {
+    AppError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field(field)
+}
+
+fn required(field: &str, value: Option<String>) -> Result<String, AppError> {
+    let Some(value) = value else {
+        return Err(unprocessable(
+            "missing_field",
+            field,
+            format!("{field} is missing (or null)."),
+        ));
+    };
+    if value.trim().is_empty() {
+        return Err(unprocessable(
+            "empty_field",
+            field,
+            format!("{field} is empty."),
+        ));
+    }
+    Ok(value)
+}
+
+fn too_long(field: &str, actual: String, limit: String) -> AppError {
+    unprocessable(
+        "field_too_long",
+        field,
+        format!("{field} is {actual} long; the limit is {limit}."),
+    )
+}
+
+/// Patient and trial ids are pseudonyms such as `SUBJ-0042`: they are stored
+/// as sent, so they must not be a phone number or an ID number.
+fn check_id(field: &str, value: Option<String>) -> Result<String, AppError> {
+    let value = required(field, value)?;
+    let chars = value.chars().count();
+    if chars > MAX_ID_CHARS {
+        return Err(too_long(
+            field,
+            format!("{chars} characters"),
+            format!("{MAX_ID_CHARS}"),
+        ));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(unprocessable(
+            "invalid_field",
+            field,
+            format!("{field} may contain only letters, digits, '-' and '_'."),
+        ));
+    }
+    if deidentify::contains_pii(&value) {
+        return Err(unprocessable(
+            "pii_in_identifier",
+            field,
+            format!(
+                "{field} looks like a phone or ID number. Use the trial's pseudonymous \
+                 subject id: ids are stored as sent."
+            ),
+        ));
+    }
+    Ok(value)
+}

@@ -1,0 +1,164 @@
+//! A patient's report on its way through the service, and where to find it.
+//!
+//! A report is *in flight* from the moment the service accepts it until its row
+//! is committed to SQLite. In-flight statuses (`queued`, `processing`) live in
+//! memory, in [`InFlight`]; once stored, the database answers. So memory holds
+//! only the reports still moving, never every report ever accepted, and at
+//! shutdown whatever is left in [`InFlight`] is exactly the list of reports not
+//! stored.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A report's id: a random UUID, so one patient cannot guess the status URL
+/// of another patient's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReportId(Uuid);
+
+impl ReportId {
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+impl Default for ReportId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ReportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl FromStr for ReportId {
+    type Err = uuid::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+impl Serialize for ReportId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Where a report is. The first two live in memory, the next two in SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Accepted, waiting in the queue for a worker.
+    Queued,
+    /// A worker (or a fire-and-forget task) is running it through the pipeline.
+    Processing,
+    /// Committed to the `reports` table.
+    Stored,
+    /// Committed, and the risk scorer raised an alert.
+    Flagged,
+    /// The database refused it; the error is in the log. Counts as lost.
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Processing => "processing",
+            Status::Stored => "stored",
+            Status::Flagged => "flagged",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// What a patient sent: the body of `/api/epros/upload` and `/data/submit`,
+/// already checked (see `intake.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EproUpload {
+    pub patient_id: String,
+    pub trial_id: String,
+    pub report_data: String,
+}
+
+/// An accepted upload with its id and the moment it was accepted.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub id: ReportId,
+    pub upload: EproUpload,
+    /// Milliseconds since the Unix epoch.
+    pub received_at_ms: i64,
+}
+
+impl Report {
+    pub fn new(upload: EproUpload) -> Self {
+        Self {
+            id: ReportId::new(),
+            upload,
+            received_at_ms: now_ms(),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, for the `received_at` column.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis().try_into().unwrap_or(i64::MAX))
+}
+
+/// Statuses of the reports not yet stored.
+///
+/// A std `Mutex`, not tokio's: it is held for one `HashMap` operation and never
+/// across an `.await`, so a blocking lock is both correct and cheaper (the same
+/// reasoning as mini-redis's `db.rs`).
+#[derive(Debug, Default)]
+pub struct InFlight {
+    statuses: Mutex<HashMap<ReportId, Status>>,
+}
+
+impl InFlight {
+    pub fn set(&self, id: ReportId, status: Status) {
+        self.lock().insert(id, status);
+    }
+
+    pub fn get(&self, id: ReportId) -> Option<Status> {
+        self.lock().get(&id).copied()
+    }
+
+    /// The report is stored: from now on the database answers for it.
+    pub fn remove(&self, id: ReportId) {
+        self.lock().remove(&id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Every report not stored, sorted so logs are stable.
+    pub fn ids(&self) -> Vec<ReportId> {
+        let mut ids: Vec<ReportId> = self.lock().keys().copied().collect();
+        ids.sort();
+        ids
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<ReportId, Status>> {
+        // Nothing panics while holding this lock, but if something ever did, the
+        // map is still consistent (every operation is a single insert/remove),
+        // so carry on rather than poison every later request.
+        self.statuses.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,214 @@
+//! Shutdown that loses nothing.
+//!
+//! The first article closed the queue in a shutdown hook and returned at once,
+//! trusting that the workers would "naturally" finish: the process could exit
+//! with reports still in the channel. Here the drain reads top to bottom:
+//!
+//! 1. **Stop accepting.** The shutdown token fires; uploads and submits now
+//!    answer `503 shutting_down`. The HTTP server stays up meanwhile, so
+//!    clients hear that instead of a refused connection, and `/stats` keeps
+//!    answering while the queue empties.
+//! 2. **Close the queue.** The worker waiting on it sees the token and closes
+//!    it (`workers.rs`): Go's `close(ch)`.
+//! 3. **Wait, with a deadline.** For the workers to empty the queue and for
+//!    every fire-and-forget task, at most `--drain-timeout`.
+//! 4. **Stop HTTP** (in `main.rs`): open streams end on the second token, so
+//!    none can hold the exit up.
+//! 5. **Account.** One line: `accepted N, stored N, lost 0`. If the deadline
+//!    passed, the ids of the reports not stored are logged and the exit code
+//!    is 2: never a silent loss.
+//!
+//! `/leaky` orphans are not waited for: nobody wants their results. They are
+//! counted in the summary and aborted when the runtime stops.
+
+use std::fmt;
+use std::pin::pin;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::time::{Instant, MissedTickBehavior};
+use tracing::instrument;
+
+use crate::Clinic;
+use crate::report::ReportId;
+
+/// Exit status when the deadline passed with reports not stored.
+pub const EXIT_LOST_REPORTS: u8 = 2;
+
+/// Completes on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// How the drain went.
+#[derive(Debug, Clone, Copy)]
+pub struct Drained {
+    /// True if we stopped waiting: the deadline passed, or a second signal came.
+    pub deadline_passed: bool,
+    pub took: Duration,
+}
+
+impl Clinic {
+    /// Steps 1 to 3: stop accepting, let the workers close and empty the
+    /// queue, wait for them and for every fire-and-forget task, at most
+    /// `deadline`. Safe to call more than once.
+    #[instrument(skip_all)]
+    pub async fn drain(&self, deadline: Duration) -> Drained {
+        let started = Instant::now();
+        // 1 and 2: the workers close the queue when they see this.
+        self.begin_shutdown();
+        tracing::info!(
+            queued = self.queued(),
+            in_flight = self.in_flight.len(),
+            workers = self.pool.size(),
+            "shutting down: taking no new reports, draining the queue (deadline {deadline:?})"
+        );
+        if self.pool.is_paused() {
+            tracing::warn!(
+                "the workers are paused: the queue cannot drain unless they are resumed"
+            );
+        }
+
+        // 3: everything we wait for, as one future.
+        let mut everything = pin!(async {
+            self.pool.wait().await;
+            self.fire_and_forget.close();
+            self.fire_and_forget.wait().await;
+        });
+        let give_up_at = started + deadline;
+        let mut progress =
+            tokio::time::interval_at(started + Duration::from_secs(1), Duration::from_secs(1));
+        progress.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let finished = loop {
+            tokio::select! {
+                () = &mut everything => break true,
+                () = tokio::time::sleep_until(give_up_at) => break false,
+                _ = progress.tick() => tracing::info!(
+                    queued = self.queued(),
+                    in_flight = self.in_flight.len(),
+                    workers_running = self.pool.running(),
+                    fire_and_forget = self.fire_and_forget.len(),
+                    "draining"
+                ),
+            }
+        };
+        Drained {
+            deadline_passed: !finished,
+            took: started.elapsed(),
+        }
+    }
+
+    /// Step 5: what was accepted and what was stored. Take it after HTTP has
+    /// stopped, so that no handler is still counting.
+    pub fn summary(&self, drained: Drained) -> Summary {
+        let counters = &self.counters;
+        let queued = counters.accepted.load(Relaxed);
+        let fire_and_forget = counters.fire_and_forget_accepted.load(Relaxed);
+        Summary {
+            accepted: queued + fire_and_forget,
+            accepted_queue: queued,
+            accepted_fire_and_forget: fire_and_forget,
+            stored: counters.stored.load(Relaxed),
+            flagged: counters.flagged.load(Relaxed),
+            not_stored: self.in_flight.ids(),
+            leaked_aborted: counters.leaked.load(Relaxed),
+            deadline_passed: drained.deadline_passed,
+            took: drained.took,
+        }
+    }
+}
+
+/// The shutdown account.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Reports answered 202 or 200, both designs together.
+    pub accepted: u64,
+    pub accepted_queue: u64,
+    pub accepted_fire_and_forget: u64,
+    pub stored: u64,
+    pub flagged: u64,
+    /// Accepted but not stored: queued, mid-pipeline, or refused by the database.
+    pub not_stored: Vec<ReportId>,
+    /// `/leaky` orphans still running, aborted with the runtime.
+    pub leaked_aborted: u64,
+    pub deadline_passed: bool,
+    pub took: Duration,
+}
+
+impl Summary {
+    pub fn lost(&self) -> usize {
+        self.not_stored.len()
+    }
+
+    /// One line through tracing; on loss, a second line with every id.
+    pub fn log(&self) {
+        if self.not_stored.is_empty() {
+            tracing::info!("shutdown complete: {self}");
+        } else {
+            tracing::error!("shutdown incomplete: {self}");
+            let ids: Vec<String> = self.not_stored.iter().map(ToString::to_string).collect();
+            tracing::error!("reports not stored: {}", ids.join(", "));
+        }
+    }
+
+    /// 0 when nothing was lost, [`EXIT_LOST_REPORTS`] otherwise.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.not_stored.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_LOST_REPORTS)
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "accepted {}, stored {}, lost {} (queue {}, fire-and-forget {}; {} flagged; ",
+            self.accepted,
+            self.stored,
+            self.lost(),
+            self.accepted_queue,
+            self.accepted_fire_and_forget,
+            self.flagged,
+        )?;
+        if self.deadline_passed {
+            write!(
+                f,
+                "stopped waiting for the drain after {:.1} s",
+                self.took.as_secs_f64()
+            )?;
+        } else {
+            write!(f, "drained in {:.1} s", self.took.as_secs_f64())?;
+        }
+        write!(f, "; {} leaked /leaky tasks aborted)", self.leaked_aborted)
+    }
+}

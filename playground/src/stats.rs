@@ -1,0 +1,238 @@
+//! `/stats` (JSON) and `/metrics` (Prometheus text): what the service is doing.
+//!
+//! The second article's `/stats` answered `runtime.NumGoroutine()`. Ours
+//! answers `tasks`, tokio's count of alive tasks. Like Go's count it includes
+//! the server's own machinery: one task per open HTTP connection, one per
+//! worker. Compare it with itself over time, not with zero.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use tokio::runtime::Handle;
+
+use crate::AppState;
+
+/// Event counters, bumped with relaxed atomics: each is an independent tally,
+/// nothing is ordered by them.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Uploads answered 202 (queued).
+    pub accepted: AtomicU64,
+    /// Uploads answered 503 because the queue was full.
+    pub rejected: AtomicU64,
+    /// Uploads answered 503 because the service was shutting down.
+    pub refused_shutting_down: AtomicU64,
+    /// `/data/submit` calls answered 200 (one detached task each).
+    pub fire_and_forget_accepted: AtomicU64,
+    /// Reports committed to the database, either way in.
+    pub stored: AtomicU64,
+    /// Stored reports the risk scorer flagged.
+    pub flagged: AtomicU64,
+    /// Reports the database refused.
+    pub failed: AtomicU64,
+    /// `/leaky` queries still running after their caller gave up.
+    pub leaked: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+}
+
+/// A snapshot of everything `/stats` shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Alive tasks in the tokio runtime (the article's goroutine count).
+    pub tasks: usize,
+    /// Runtime worker threads.
+    pub runtime_threads: usize,
+    /// Reports waiting in the intake queue, and its size.
+    pub queued: usize,
+    pub capacity: usize,
+    /// Pipeline workers, how many are busy with a report, whether paused.
+    pub workers: usize,
+    pub busy: usize,
+    pub paused: bool,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub refused_shutting_down: u64,
+    pub stored: u64,
+    pub flagged: u64,
+    pub failed: u64,
+    /// Accepted reports not stored yet (queued or processing), both designs.
+    pub in_flight: usize,
+    pub fire_and_forget_accepted: u64,
+    /// Detached `/data/submit` tasks still running.
+    pub fire_and_forget_in_flight: usize,
+    pub leaked: u64,
+    /// Simulated latency added to each report, spread over the slow stages.
+    pub work_ms: u64,
+    pub shutting_down: bool,
+}
+
+impl Stats {
+    pub fn read(state: &AppState) -> Stats {
+        let counters = &state.counters;
+        let runtime = Handle::current().metrics();
+        Stats {
+            tasks: runtime.num_alive_tasks(),
+            runtime_threads: runtime.num_workers(),
+            queued: state.queued(),
+            capacity: state.capacity(),
+            workers: state.pool.size(),
+            busy: state.pool.busy(),
+            paused: state.pool.is_paused(),
+            accepted: counters.accepted.load(Relaxed),
+            rejected: counters.rejected.load(Relaxed),
+            refused_shutting_down: counters.refused_shutting_down.load(Relaxed),
+            stored: counters.stored.load(Relaxed),
+            flagged: counters.flagged.load(Relaxed),
+            failed: counters.failed.load(Relaxed),
+            in_flight: state.in_flight.len(),
+            fire_and_forget_accepted: counters.fire_and_forget_accepted.load(Relaxed),
+            fire_and_forget_in_flight: state.fire_and_forget.len(),
+            leaked: counters.leaked.load(Relaxed),
+            work_ms: state.work_ms(),
+            shutting_down: state.is_shutting_down(),
+        }
+    }
+}
+
+/// `GET /stats`
+pub async fn stats(State(state): State<AppState>) -> Json<Stats> {
+    Json(Stats::read(&state))
+}
+
+/// `GET /metrics`: the same numbers in Prometheus' text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let s = Stats::read(&state);
+    let mut out = String::with_capacity(2048);
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "# HELP clinic_{name} {help}");
+        let _ = writeln!(out, "# TYPE clinic_{name} {kind}");
+        let _ = writeln!(out, "clinic_{name} {value}");
+    };
+    let n = |v: usize| v as f64;
+    let c = |v: u64| v as f64;
+    metric(
+        "tasks_alive",
+        "gauge",
+        "Alive tasks in the tokio runtime.",
+        n(s.tasks),
+    );
+    metric(
+        "runtime_threads",
+        "gauge",
+        "Runtime worker threads.",
+        n(s.runtime_threads),
+    );
+    metric(
+        "queue_depth",
+        "gauge",
+        "Reports waiting in the intake queue.",
+        n(s.queued),
+    );
+    metric(
+        "queue_capacity",
+        "gauge",
+        "Size of the intake queue.",
+        n(s.capacity),
+    );
+    metric("workers", "gauge", "Pipeline workers.", n(s.workers));
+    metric(
+        "workers_busy",
+        "gauge",
+        "Workers processing a report.",
+        n(s.busy),
+    );
+    metric(
+        "workers_paused",
+        "gauge",
+        "1 while the workers are paused.",
+        f64::from(u8::from(s.paused)),
+    );
+    metric(
+        "reports_accepted_total",
+        "counter",
+        "Uploads answered 202.",
+        c(s.accepted),
+    );
+    metric(
+        "reports_rejected_total",
+        "counter",
+        "Uploads answered 503 queue_full.",
+        c(s.rejected),
+    );
+    metric(
+        "reports_refused_shutting_down_total",
+        "counter",
+        "Uploads answered 503 shutting_down.",
+        c(s.refused_shutting_down),
+    );
+    metric(
+        "reports_stored_total",
+        "counter",
+        "Reports committed to the database.",
+        c(s.stored),
+    );
+    metric(
+        "reports_flagged_total",
+        "counter",
+        "Stored reports flagged by the risk scorer.",
+        c(s.flagged),
+    );
+    metric(
+        "reports_failed_total",
+        "counter",
+        "Reports the database refused.",
+        c(s.failed),
+    );
+    metric(
+        "reports_in_flight",
+        "gauge",
+        "Accepted reports not stored yet.",
+        n(s.in_flight),
+    );
+    metric(
+        "fire_and_forget_accepted_total",
+        "counter",
+        "/data/submit calls answered 200.",
+        c(s.fire_and_forget_accepted),
+    );
+    metric(
+        "fire_and_forget_in_flight",
+        "gauge",
+        "Detached /data/submit tasks still running.",
+        n(s.fire_and_forget_in_flight),
+    );
+    metric(
+        "leaked_tasks",
+        "gauge",
+        "/leaky queries running after their caller gave up.",
+        c(s.leaked),
+    );
+    metric(
+        "work_ms",
+        "gauge",
+        "Simulated latency per report, in milliseconds.",
+        c(s.work_ms),
+    );
+    metric(
+        "shutting_down",
+        "gauge",
+        "1 once shutdown has begun.",
+        f64::from(u8::from(s.shutting_down)),
+    );
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        out,
+    )
+}

@@ -1,0 +1,152 @@
+//! The worker pool: `--workers` tasks taking reports off the intake queue.
+//!
+//! Go's channel has many receivers; tokio's `mpsc` has one. So the workers
+//! share the receiver behind a `tokio::sync::Mutex`: the worker holding the
+//! lock waits for the next report, the others wait for the lock (the same
+//! trick as the Rust book's thread pool). A tokio mutex, not a std one,
+//! because it *is* held across an `.await` here, and that is fine: only
+//! workers ever take it, never the accept path.
+//!
+//! The pool can grow and shrink while running ([`WorkerPool::resize`]) and be
+//! paused, which is how a trainer simulates a database outage: the workers
+//! stop taking reports and the queue fills behind them.
+//!
+//! Shutdown, as the first article meant it and then some: when the shutdown
+//! token fires, the worker waiting on the queue *closes* it (Go's `close(ch)`).
+//! `recv()` then hands out what is still queued and finally `None`, and each
+//! worker returns. The article stopped there; we also wait for the workers
+//! (the [`TaskTracker`]), with a deadline, before the process exits.
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::{Mutex as AsyncMutex, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::AppState;
+use crate::pipeline;
+use crate::report::Report;
+
+pub struct WorkerPool {
+    queue: Arc<AsyncMutex<mpsc::Receiver<Report>>>,
+    /// One token per running worker; cancelling it retires that worker after
+    /// its current report.
+    retire: Mutex<Vec<CancellationToken>>,
+    tracker: TaskTracker,
+    paused: watch::Sender<bool>,
+    busy: AtomicUsize,
+}
+
+impl WorkerPool {
+    /// An empty pool reading from `queue`. [`AppState`] starts the workers.
+    pub fn new(queue: mpsc::Receiver<Report>) -> Self {
+        Self {
+            queue: Arc::new(AsyncMutex::new(queue)),
+            retire: Mutex::new(Vec::new()),
+            tracker: TaskTracker::new(),
+            paused: watch::Sender::new(false),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    /// Grows or shrinks the pool to `size` workers. A retired worker finishes
+    /// the report it holds first.
+    pub fn resize(&self, size: usize, state: &AppState) {
+        let mut retire = self.retire.lock().unwrap_or_else(PoisonError::into_inner);
+        while retire.len() < size {
+            let token = CancellationToken::new();
+            let number = retire.len() + 1;
+            self.tracker
+                .spawn(work(state.clone(), number, token.clone()));
+            retire.push(token);
+        }
+        while retire.len() > size {
+            if let Some(token) = retire.pop() {
+                token.cancel();
+            }
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.retire
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Workers processing a report right now.
+    pub fn busy(&self) -> usize {
+        self.busy.load(Relaxed)
+    }
+
+    /// Paused workers finish the report they hold, then take no more.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        *self.paused.borrow()
+    }
+
+    /// Waits until every worker has returned. They return once the queue is
+    /// closed and empty, so call this after shutdown began.
+    pub async fn wait(&self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// Workers still running.
+    pub fn running(&self) -> usize {
+        self.tracker.len()
+    }
+}
+
+/// One worker: wait while paused, take a report, run the pipeline, repeat.
+async fn work(state: AppState, number: usize, retire: CancellationToken) {
+    tracing::debug!(worker = number, "worker started");
+    let mut paused = state.pool.paused.subscribe();
+    loop {
+        // Paused (a "database outage"): wait here until resumed.
+        tokio::select! {
+            biased;
+            () = retire.cancelled() => break,
+            resumed = paused.wait_for(|paused| !paused) => if resumed.is_err() { break },
+        }
+        let report = tokio::select! {
+            biased;
+            () = retire.cancelled() => break,
+            // Paused while waiting for a report: go back and wait for resume.
+            _ = paused.wait_for(|paused| *paused) => continue,
+            report = next_report(&state.pool.queue, &state.shutdown) => report,
+        };
+        // `None`: the queue is closed and empty. Shutdown, and nothing left.
+        let Some(report) = report else { break };
+
+        state.pool.busy.fetch_add(1, Relaxed);
+        pipeline::process(&state, report).await;
+        state.pool.busy.fetch_sub(1, Relaxed);
+    }
+    tracing::debug!(worker = number, "worker stopped");
+}
+
+/// The next report, or `None` once the queue is closed and empty.
+///
+/// Both `lock()` and `recv()` are cancel-safe: if the caller's `select!`
+/// drops this future (the worker was retired), no report is lost.
+async fn next_report(
+    queue: &AsyncMutex<mpsc::Receiver<Report>>,
+    shutdown: &CancellationToken,
+) -> Option<Report> {
+    let mut queue = queue.lock().await;
+    tokio::select! {
+        biased;
+        report = queue.recv() => report,
+        () = shutdown.cancelled() => {
+            // Go: close(ch). Nothing new gets in; what is queued still comes
+            // out, then `None` tells every worker the queue is done.
+            queue.close();
+            queue.recv().await
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Process tests: the real binary on 127.0.0.1 port 0, driven over HTTP and
+//! stopped with SIGTERM, as an orchestrator would. What they check is what a
+//! user would see: exit status, the summary line, rows in the SQLite file, the
+//! task count in /stats.
+//!
+//! Every wait polls for a condition with a deadline; none sleeps and hopes.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use playground::loadgen::{self, Reply};
+use serde_json::Value;
+
+/// The binary, started with `args`, and what it has printed so far.
+struct Server {
+    child: Child,
+    url: String,
+    stderr: Arc<Mutex<String>>,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn start(name: &str, args: &[&str]) -> Server {
+        let dir = std::env::temp_dir().join(format!("playground-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("clinic.db");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_playground"));
+        command.args(["--addr", "127.0.0.1:0"]);
+        if !args.contains(&"--db") {
+            command.args(["--db", db.to_str().unwrap()]);
+        }
+        let mut child = command
+            .args(args)
+            .env("RUST_LOG", "playground=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the playground binary");
+
+        // Collect stderr (the log) as it comes, for the assertions at the end.
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+
+        // The first stdout line names the port.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server printed its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "first stdout line was {line:?}; log:\n{}",
+                    stderr.lock().unwrap()
+                )
+            })
+            .to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Server {
+            child,
+            url,
+            stderr,
+            dir,
+        }
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.dir.join("clinic.db")
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        loadgen::send(Method::GET, &format!("{}{path}", self.url), None)
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e:#}"))
+    }
+
+    async fn stats(&self) -> Value {
+        self.get("/stats").await.json()
+    }
+
+    /// Polls /stats until `done` holds, or fails after `within`.
+    async fn wait_for_stats(
+        &self,
+        within: Duration,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let stats = self.stats().await;
+            if done(&stats) {
+                return stats;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {within:?} for {what}; last /stats: {stats}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running {within:?} after SIGTERM; log:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn count(&self, sql: &str) -> u64 {
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        let count: i64 = conn.query_row(sql, [], |row| row.get(0)).unwrap();
+        count.try_into().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Only if a test failed half-way: our own child, by its handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn upload_body(text: &str) -> String {
+    serde_json::json!({"patientId": "SUBJ-0001", "trialId": "EPRO-2024-07", "reportData": text})
+        .to_string()
+}
+
+#[tokio::test]
+async fn sigterm_with_a_full_queue_stores_every_accepted_report() {
+    let mut server = Server::start(
+        "sigterm",
+        &["--queue", "16", "--workers", "2", "--work-ms", "300"],
+    );
+    let upload = format!("{}/api/epros/upload", server.url);
+
+    // A burst far bigger than the queue: some 202s, the rest 503.
+    let burst = loadgen::burst(&upload, 200, 32).await.unwrap();
+    let accepted = burst.count(202);
+    assert_eq!(burst.errors, 0, "{burst:?}");
+    assert!(burst.count(503) > 0, "the queue must overflow: {burst:?}");
+    assert_eq!(accepted + burst.count(503), 200, "{burst:?}");
+    let stats = server.stats().await;
+    assert!(
+        stats["queued"].as_u64().unwrap() >= 12,
+        "queue nearly full: {stats}"
+    );
+
+    server.sigterm();
+    // While draining, HTTP is still up and new uploads are told why they fail.
+    server
+        .wait_for_stats(Duration::from_secs(5), "shutdown to begin", |s| {
+            s["shuttingDown"] == true
+        })
+        .await;
+    let late = loadgen::send(Method::POST, &upload, Some(&upload_body("late")))
+        .await
+        .unwrap();
+    assert_eq!(late.status, 503);
+    assert_eq!(late.json()["code"], "shutting_down");
+
+    let status = server.wait_for_exit(Duration::from_secs(30));
+    let log = server.log();
+    assert_eq!(status.code(), Some(0), "log:\n{log}");
+    let summary = format!("accepted {accepted}, stored {accepted}, lost 0");
+    assert!(
+        log.contains(&summary),
+        "expected {summary:?} in the log:\n{log}"
+    );
+
+    // The database agrees with what clients were told.
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM reports"),
+        accepted as u64
+    );
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM audit_log WHERE event = 'received'"),
+        accepted as u64
+    );
+}
+
+#[tokio::test]
+async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
+    // One slow worker and a short deadline: the queue cannot drain in time.
+    let mut server = Server::start(
+        "deadline",
+        &[
+            "--queue",
+            "6",
+            "--workers",
+            "1",
+            "--work-ms",
+            "3000",
+            "--drain-timeout",
+            "300ms",
+        ],
+    );
+    let upload = format!("{}/api/epros/upload", server.url);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let reply = loadgen::send(
+            Method::POST,
+            &upload,
+            Some(&upload_body(&format!("report {i}"))),
+        )
+        .await
+        .unwrap();
+        if reply.status == 202 {
+            ids.push(reply.json()["id"].as_str().unwrap().to_owned());
+        }
+    }
+    // 6 queued + 1 with the worker (6 if the worker was slow to take the first).
+    assert!((6..=7).contains(&ids.len()), "accepted {}", ids.len());
+
+    server.sigterm();
+    let status = server.wait_for_exit(Duration::from_secs(20));
+    let log = server.log();
+    assert_eq!(status.code(), Some(2), "log:\n{log}");
+
+    let stored = server.count("SELECT COUNT(*) FROM reports") as usize;
+    let lost = ids.len() - stored;
+    assert!(lost > 0, "the deadline was meant to pass");
+    let summary = format!("accepted {}, stored {stored}, lost {lost}", ids.len());
+    assert!(
+        log.contains(&summary),
+        "expected {summary:?} in the log:\n{log}"
+    );
+
+    // Every id not in the database is named in the log: never a silent loss.
+    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
+    let not_stored_line = log
+        .lines()
+        .find(|l| l.contains("reports not stored:"))
+        .unwrap_or_else(|| panic!("no list of lost ids in:\n{log}"));
+    for id in &ids {
+        let in_db: bool = conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM reports WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_ne!(
+            in_db,
+            not_stored_line.contains(id.as_str()),
+            "{id}: stored {in_db}, log:\n{log}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn leaky_leaves_tasks_behind_and_fixed_does_not() {
+    const WORK_MS: u64 = 4000;
+    let server = Server::start("leak", &["--db", ":memory:"]);
+
+    // The idle task count: workers, the server, this /stats connection. Read
+    // it until it holds still (the start-up connection may still be closing).
+    let mut baseline = server.stats().await["tasks"].as_u64().unwrap();
+    let settle = Instant::now() + Duration::from_secs(5);
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = server.stats().await["tasks"].as_u64().unwrap();
+        if now == baseline || Instant::now() > settle {
+            break;
+        }
+        baseline = now;
+    }
+
+    // /fixed: 20 calls time out at 100 ms, and their queries are cancelled.
+    let fixed = format!("{}/fixed?timeout_ms=100&work_ms={WORK_MS}", server.url);
+    let outcome = loadgen::burst_get(&fixed, 20, 20).await.unwrap();
+    assert_eq!(outcome.count(504), 20, "{outcome:?}");
+    // Back to the baseline long before the queries would have finished.
+    let within = Duration::from_millis(WORK_MS / 2);
+    let stats = server
+        .wait_for_stats(within, "tasks back at the baseline after /fixed", |s| {
+            s["tasks"] == baseline
+        })
+        .await;
+    assert_eq!(stats["leaked"], 0);
+
+    // /leaky: the same 20 calls leave 20 queries running.
+    let leaky = format!("{}/leaky?timeout_ms=100&work_ms={WORK_MS}", server.url);
+    let outcome = loadgen::burst_get(&leaky, 20, 20).await.unwrap();
+    assert_eq!(outcome.count(504), 20, "{outcome:?}");
+    let stats = server.stats().await;
+    assert_eq!(stats["leaked"], 20, "{stats}");
+    assert!(
+        stats["tasks"].as_u64().unwrap() >= baseline + 20,
+        "baseline {baseline}: {stats}"
+    );
+
+    // They end only when their work is done, nobody having read it.
+    server
+        .wait_for_stats(
+            Duration::from_millis(WORK_MS + 3000),
+            "the leaked queries to finish",
+            |s| s["tasks"] == baseline && s["leaked"] == 0,
+        )
+        .await;
+}
