@@ -200,7 +200,13 @@ mod tests {
 
     #[test]
     fn deadlines_stop_the_queries_and_the_count_returns_to_baseline() {
-        let counts = block_on(Clock::Paused, scenario());
+        // If a Sender clone were forgotten again, the scenario would wait for
+        // the audit writer forever; on the paused clock this limit turns that
+        // hang into a failure at once.
+        let counts = block_on(Clock::Paused, async {
+            tokio::time::timeout(ms(60_000), scenario()).await
+        })
+        .expect("the scenario ends: no task is left waiting");
         assert_eq!(counts.before_opening, 0);
         // Only the audit writer after the two fixes; the article's fix leaves
         // its query running past the answer.
