@@ -95,6 +95,11 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    /// The human sentence.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 /// The JSON body of every error.

@@ -16,26 +16,35 @@
 //! Plus the second article's leak demo (`/leaky`, `/fixed`, in `leak.rs`) and
 //! its `/stats`, with tokio's task count where Go had goroutines (`stats.rs`).
 //!
+//! `GET /` is a live dashboard of all of it for a trainer to project
+//! (`dashboard.rs`), with controls to burst, pause, leak and shut down
+//! (`controls.rs`).
+//!
 //! Every report, whichever way it came in, goes through one pipeline
 //! (`pipeline.rs`) and one database thread (`store.rs`).
 //!
 //! Run: `cargo run -p playground -- --help`
 
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub mod controls;
+pub mod dashboard;
 pub mod deidentify;
 pub mod error;
 pub mod fire_and_forget;
+pub mod history;
 pub mod intake;
+pub mod latest;
 pub mod leak;
 pub mod loadgen;
 pub mod pipeline;
@@ -46,15 +55,42 @@ pub mod stats;
 pub mod store;
 pub mod workers;
 
+use controls::Controls;
+use history::History;
+use latest::Latest;
 use report::{InFlight, Report};
+use shutdown::{DrainClock, Drained};
 use stats::Counters;
 use store::Db;
 use workers::WorkerPool;
 
 /// The HTTP API. Every route, in one place.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the
+/// controls answer only clients they can see are on this machine.
 pub fn app(state: AppState) -> Router {
+    // What a trainer clicks: only from this machine, or with the control token.
+    let controls = Router::new()
+        .route("/controls/burst", post(controls::burst))
+        .route("/controls/workers", post(controls::workers))
+        .route("/controls/pause", post(controls::pause))
+        .route("/controls/resume", post(controls::resume))
+        .route("/controls/latency", post(controls::latency))
+        .route("/controls/leak", post(controls::leak))
+        .route("/controls/shutdown", post(controls::shutdown))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            controls::guard,
+        ));
+
     Router::new()
-        .route("/", get(index))
+        // The dashboard: the page, its live updates, its stylesheet and script.
+        .route("/", get(dashboard::page))
+        .route("/events", get(dashboard::events))
+        .route("/assets/dashboard.css", get(dashboard::stylesheet))
+        .route("/assets/dashboard.js", get(dashboard::script))
+        .merge(controls)
+        .route("/controls/unlock", post(controls::unlock))
         // The first article: check, queue, 202.
         .route("/api/epros/upload", post(intake::upload))
         .route("/api/epros/{id}", get(intake::status))
@@ -70,22 +106,6 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES))
         .with_state(state)
-}
-
-/// `GET /`: what is here.
-async fn index() -> axum::Json<Value> {
-    axum::Json(json!({
-        "service": "async-clinic playground",
-        "endpoints": {
-            "POST /api/epros/upload": "queue a report: 202, or 503 when the queue is full",
-            "GET /api/epros/{id}": "a report's status: queued, processing, stored or flagged",
-            "POST /data/submit": "the same report, one detached task per request: always 200",
-            "GET /leaky?timeout_ms=2000&work_ms=5000": "times out and leaves its query running",
-            "GET /fixed?timeout_ms=2000&work_ms=5000": "times out and cancels its query",
-            "GET /stats": "counters and the tokio task count, as JSON",
-            "GET /metrics": "the same, for Prometheus",
-        }
-    }))
 }
 
 /// Shared by every handler, worker and task.
@@ -128,6 +148,13 @@ pub struct Clinic {
     pub(crate) shutdown: CancellationToken,
     /// Fires when HTTP stops, after the drain: streams end on it.
     stop_http: CancellationToken,
+    /// Set when the drain begins and when it ends (`shutdown.rs`).
+    pub(crate) drain_clock: OnceLock<DrainClock>,
+    pub(crate) drained: OnceLock<Drained>,
+    /// The dashboard's view of the last minute, and the newest reports.
+    pub(crate) history: History,
+    pub(crate) latest: Latest,
+    pub(crate) controls: Controls,
 }
 
 impl Clinic {
@@ -145,9 +172,27 @@ impl Clinic {
             work_ms: AtomicU64::new(config.work_ms),
             shutdown: CancellationToken::new(),
             stop_http: CancellationToken::new(),
+            drain_clock: OnceLock::new(),
+            drained: OnceLock::new(),
+            history: History::default(),
+            latest: Latest::default(),
+            controls: Controls::default(),
         });
         clinic.set_workers(config.workers);
+        // The dashboard's sparklines: one sample a second until HTTP stops.
+        tokio::spawn(history::sample_every_second(clinic.clone()));
         clinic
+    }
+
+    /// Where the server listens: the dashboard's bursts are sent there.
+    pub fn set_listening_on(&self, addr: SocketAddr) {
+        self.controls.listening_on(addr);
+    }
+
+    /// Requires this token on every control request (`--control-token`);
+    /// without one, the controls answer only from this machine.
+    pub fn set_control_token(&self, token: String) {
+        self.controls.require_token(token);
     }
 
     /// Changes the number of workers while running.

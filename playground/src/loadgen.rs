@@ -2,7 +2,8 @@
 //!
 //! [`burst`] sends `n` synthetic reports over `concurrency` keep-alive
 //! connections and counts the answers by status. The benchmark, the tests and
-//! (later) the dashboard's "burst" button all use it. Plain HTTP/1.1 over
+//! the dashboard's "burst" button all use it; the dashboard watches a running
+//! burst through [`Progress`]. Plain HTTP/1.1 over
 //! hyper's client connection, which is already in the tree under axum: no TLS,
 //! no connection pool to second-guess, one connection per concurrent sender.
 //!
@@ -53,15 +54,82 @@ impl Outcome {
     }
 }
 
+/// Live counts of a running burst, readable while it runs (the final
+/// [`Outcome`] comes only at the end).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Requests finished, answered or not.
+    pub done: AtomicUsize,
+    /// Answers 200 to 299 (202 from the queue, 200 from fire-and-forget).
+    pub accepted: AtomicUsize,
+    /// Answers 503 (queue full, or shutting down).
+    pub unavailable: AtomicUsize,
+    /// Any other status.
+    pub other: AtomicUsize,
+    /// Requests that got no answer.
+    pub errors: AtomicUsize,
+}
+
+impl Progress {
+    /// Counts one request: its status, or `None` if it got no answer.
+    fn count(&self, status: Option<u16>) {
+        let counter = match status {
+            Some(200..=299) => &self.accepted,
+            Some(503) => &self.unavailable,
+            Some(_) => &self.other,
+            None => &self.errors,
+        };
+        counter.fetch_add(1, Relaxed);
+        self.done.fetch_add(1, Relaxed);
+    }
+}
+
 /// POSTs `n` synthetic reports to `url` (an upload or submit endpoint), at
 /// most `concurrency` at a time.
 pub async fn burst(url: &str, n: usize, concurrency: usize) -> anyhow::Result<Outcome> {
-    run(url, Method::POST, n, concurrency, Some(synthetic_report)).await
+    let progress = Arc::default();
+    run(
+        url,
+        Method::POST,
+        n,
+        concurrency,
+        Some(synthetic_report),
+        progress,
+    )
+    .await
+}
+
+/// [`burst`], counting every answer in `progress` as it comes.
+pub async fn burst_with_progress(
+    url: &str,
+    n: usize,
+    concurrency: usize,
+    progress: Arc<Progress>,
+) -> anyhow::Result<Outcome> {
+    run(
+        url,
+        Method::POST,
+        n,
+        concurrency,
+        Some(synthetic_report),
+        progress,
+    )
+    .await
 }
 
 /// GETs `url` `n` times, at most `concurrency` at a time (`/leaky`, `/fixed`).
 pub async fn burst_get(url: &str, n: usize, concurrency: usize) -> anyhow::Result<Outcome> {
-    run(url, Method::GET, n, concurrency, None).await
+    run(url, Method::GET, n, concurrency, None, Arc::default()).await
+}
+
+/// [`burst_get`], counting every answer in `progress` as it comes.
+pub async fn burst_get_with_progress(
+    url: &str,
+    n: usize,
+    concurrency: usize,
+    progress: Arc<Progress>,
+) -> anyhow::Result<Outcome> {
+    run(url, Method::GET, n, concurrency, None, progress).await
 }
 
 /// One request on a fresh connection marked `Connection: close`, so no server
@@ -134,6 +202,7 @@ async fn run(
     n: usize,
     concurrency: usize,
     body: Option<BodyFn>,
+    progress: Arc<Progress>,
 ) -> anyhow::Result<Outcome> {
     let target = Arc::new(Target::parse(url)?);
     let next = Arc::new(AtomicUsize::new(0));
@@ -141,6 +210,7 @@ async fn run(
     let mut senders = tokio::task::JoinSet::new();
     for _ in 0..concurrency.clamp(1, n.max(1)) {
         let (target, next, method) = (target.clone(), next.clone(), method.clone());
+        let progress = progress.clone();
         senders.spawn(async move {
             let mut outcome = Outcome::default();
             let mut connection: Option<SendRequest<Full<Bytes>>> = None;
@@ -156,6 +226,7 @@ async fn run(
                         Ok(sender) => sender,
                         Err(_) => {
                             outcome.errors += 1;
+                            progress.count(None);
                             continue;
                         }
                     },
@@ -163,14 +234,19 @@ async fn run(
                 let request = target.request(method.clone(), body.map(|f| Bytes::from(f(i))));
                 let Ok(request) = request else {
                     outcome.errors += 1;
+                    progress.count(None);
                     continue;
                 };
                 match answer(sender, request).await {
                     Ok((status, sender)) => {
                         *outcome.statuses.entry(status).or_default() += 1;
+                        progress.count(Some(status));
                         connection = Some(sender);
                     }
-                    Err(_) => outcome.errors += 1,
+                    Err(_) => {
+                        outcome.errors += 1;
+                        progress.count(None);
+                    }
                 }
             }
             outcome

@@ -6,6 +6,8 @@
 //! cargo run -p playground -- --addr 127.0.0.1:0 --queue 8 --work-ms 500
 //! ```
 //!
+//! Open the address in a browser for the live dashboard and its controls.
+//!
 //! The first line on stdout is always `listening on http://ADDR` (scripts and
 //! tests read the port from it); everything else is logged to stderr, filtered
 //! by `RUST_LOG` (default `warn,playground=info`).
@@ -54,6 +56,15 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
     let addr = listener.local_addr()?;
+    // The dashboard's bursts are sent here, over real HTTP.
+    state.set_listening_on(addr);
+    if let Some(token) = args.control_token {
+        state.set_control_token(token);
+    } else if !addr.ip().is_loopback() {
+        tracing::info!(
+            "the dashboard's controls answer only from this machine (see --control-token)"
+        );
+    }
     println!("listening on http://{addr}");
     tracing::info!(
         workers = args.workers,
@@ -63,16 +74,19 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "listening on http://{addr}"
     );
 
-    // Ctrl-C, SIGTERM and (later) the dashboard's button all begin shutdown
-    // through the same token.
+    // Ctrl-C, SIGTERM and the dashboard's button all begin shutdown through
+    // the same token.
     let signalled = state.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         signalled.begin_shutdown();
     });
 
+    // With each client's address: the dashboard's controls answer only
+    // loopback clients unless --control-token is set.
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut server = tokio::spawn(
-        axum::serve(listener, app(state.clone()))
+        axum::serve(listener, service)
             .with_graceful_shutdown(state.http_stopping())
             .into_future(),
     );
@@ -99,7 +113,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
 
-    // Now HTTP: no new connections, finish the requests in progress, end streams.
+    // Now HTTP: no new connections, finish the requests in progress, end the
+    // dashboard's event streams (they stop on this same token).
     state.stop_http();
     match tokio::time::timeout(HTTP_GRACE, &mut server).await {
         Ok(Ok(Ok(()))) => {}
@@ -167,6 +182,24 @@ struct Args {
     /// How long shutdown waits for the queue to drain: "30", "30s" or "500ms".
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     drain_timeout: Duration,
+
+    /// Let the dashboard's controls answer clients on other machines too, if
+    /// they give this token (letters, digits, '-', '_', '.', at least 8).
+    /// Without it, the controls answer only from this machine.
+    #[arg(long, value_parser = parse_token)]
+    control_token: Option<String>,
+}
+
+/// A token that can travel in a cookie as it is.
+fn parse_token(text: &str) -> Result<String, String> {
+    let ok_chars = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if text.len() >= 8 && ok_chars {
+        Ok(text.to_owned())
+    } else {
+        Err("use at least 8 letters, digits, '-', '_' or '.'".to_owned())
+    }
 }
 
 /// "30" and "30s" are seconds, "500ms" milliseconds.

@@ -22,6 +22,7 @@ use tracing::instrument;
 
 use crate::AppState;
 use crate::deidentify;
+use crate::latest::{self, StoredReport};
 use crate::report::{Report, Status};
 use crate::risk;
 use crate::stats::Counters;
@@ -47,6 +48,17 @@ pub async fn process(state: &AppState, report: Report) {
 
     simulate(stage_latency).await;
     let flagged = risk.is_flagged();
+    // What the dashboard will list once the row is committed.
+    let shown = StoredReport {
+        id,
+        patient_id: report.upload.patient_id.clone(),
+        trial_id: report.upload.trial_id.clone(),
+        excerpt: latest::excerpt(&text),
+        risk_score: risk.score,
+        flagged,
+        reasons: risk.reasons.clone(),
+        received_at_ms: report.received_at_ms,
+    };
     let row = NewReport {
         id,
         patient_id: report.upload.patient_id,
@@ -63,6 +75,7 @@ pub async fn process(state: &AppState, report: Report) {
             }
             // Stored: the database answers for it from now on.
             state.in_flight.remove(id);
+            state.latest.stored(shown);
             tracing::debug!(flagged, "stored");
         }
         Err(e) => {

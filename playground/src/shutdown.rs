@@ -11,9 +11,10 @@
 //! 2. **Close the queue.** The worker waiting on it sees the token and closes
 //!    it (`workers.rs`): Go's `close(ch)`.
 //! 3. **Wait, with a deadline.** For the workers to empty the queue and for
-//!    every fire-and-forget task, at most `--drain-timeout`.
-//! 4. **Stop HTTP** (in `main.rs`): open streams end on the second token, so
-//!    none can hold the exit up.
+//!    every fire-and-forget task, at most `--drain-timeout`. (A burst the
+//!    dashboard started stops as soon as shutdown begins.)
+//! 4. **Stop HTTP** (in `main.rs`): open streams, such as the dashboard's
+//!    `/events`, end on the second token, so none can hold the exit up.
 //! 5. **Account.** One line: `accepted N, stored N, lost 0`. If the deadline
 //!    passed, the ids of the reports not stored are logged and the exit code
 //!    is 2: never a silent loss.
@@ -67,6 +68,13 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// When the drain began and how long it may take.
+#[derive(Debug, Clone, Copy)]
+pub struct DrainClock {
+    pub started: Instant,
+    pub deadline: Duration,
+}
+
 /// How the drain went.
 #[derive(Debug, Clone, Copy)]
 pub struct Drained {
@@ -82,6 +90,8 @@ impl Clinic {
     #[instrument(skip_all)]
     pub async fn drain(&self, deadline: Duration) -> Drained {
         let started = Instant::now();
+        // The dashboard shows the drain against its deadline.
+        let _ = self.drain_clock.set(DrainClock { started, deadline });
         // 1 and 2: the workers close the queue when they see this.
         self.begin_shutdown();
         tracing::info!(
@@ -92,7 +102,7 @@ impl Clinic {
         );
         if self.pool.is_paused() {
             tracing::warn!(
-                "the workers are paused: the queue cannot drain unless they are resumed"
+                "the workers are paused: reports still queued cannot drain unless they are resumed"
             );
         }
 
@@ -101,6 +111,8 @@ impl Clinic {
             self.pool.wait().await;
             self.fire_and_forget.close();
             self.fire_and_forget.wait().await;
+            // The dashboard's bursts: they stopped when shutdown began.
+            self.controls.stopped().await;
         });
         let give_up_at = started + deadline;
         let mut progress =
@@ -108,6 +120,7 @@ impl Clinic {
         progress.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let finished = loop {
             tokio::select! {
+                biased;
                 () = &mut everything => break true,
                 () = tokio::time::sleep_until(give_up_at) => break false,
                 _ = progress.tick() => tracing::info!(
@@ -119,10 +132,12 @@ impl Clinic {
                 ),
             }
         };
-        Drained {
+        let drained = Drained {
             deadline_passed: !finished,
             took: started.elapsed(),
-        }
+        };
+        let _ = self.drained.set(drained);
+        drained
     }
 
     /// Step 5: what was accepted and what was stored. Take it after HTTP has

@@ -106,12 +106,31 @@ impl WorkerPool {
 async fn work(state: AppState, number: usize, retire: CancellationToken) {
     tracing::debug!(worker = number, "worker started");
     let mut paused = state.pool.paused.subscribe();
+    let mut shutdown_seen = false;
     loop {
         // Paused (a "database outage"): wait here until resumed.
-        tokio::select! {
+        let shutting_down = tokio::select! {
             biased;
             () = retire.cancelled() => break,
-            resumed = paused.wait_for(|paused| !paused) => if resumed.is_err() { break },
+            resumed = paused.wait_for(|paused| !paused) => {
+                if resumed.is_err() {
+                    break;
+                }
+                false
+            }
+            () = state.shutdown.cancelled(), if !shutdown_seen => true,
+        };
+        // Shutdown during an outage. With nothing queued there is nothing to
+        // wait for; with reports queued, keep waiting: a resume drains them,
+        // or the drain deadline names them as lost.
+        if shutting_down {
+            shutdown_seen = true;
+            let mut queue = state.pool.queue.lock().await;
+            queue.close();
+            if queue.is_empty() {
+                break;
+            }
+            continue;
         }
         let report = tokio::select! {
             biased;

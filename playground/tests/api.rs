@@ -606,3 +606,18 @@ async fn workers_can_be_paused_resumed_and_resized_while_running() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn shutdown_during_an_outage_with_an_empty_queue_does_not_wait_out_the_deadline() {
+    let state = clinic(Config::default());
+    state.set_paused(true);
+    let drain = tokio::time::timeout(
+        Duration::from_secs(10),
+        state.drain(Duration::from_secs(30)),
+    );
+    let drained = drain
+        .await
+        .expect("paused workers with nothing queued stop at once");
+    assert!(!drained.deadline_passed);
+    assert_eq!(state.summary(drained).lost(), 0);
+}

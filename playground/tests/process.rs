@@ -12,9 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use axum::http::Method;
+use axum::body::Bytes;
+use axum::http::header::HOST;
+use axum::http::{Method, Request};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
 use playground::loadgen::{self, Reply};
 use serde_json::Value;
+use tokio::net::TcpStream;
 
 /// The binary, started with `args`, and what it has printed so far.
 struct Server {
@@ -344,4 +349,113 @@ async fn leaky_leaves_tasks_behind_and_fixed_does_not() {
             |s| s["tasks"] == baseline && s["leaked"] == 0,
         )
         .await;
+}
+
+/// An open `GET /events` response, read event by event.
+struct EventStream {
+    body: hyper::body::Incoming,
+    seen: String,
+}
+
+impl EventStream {
+    async fn open(url: &str) -> EventStream {
+        let authority = url.strip_prefix("http://").unwrap().to_owned();
+        let stream = TcpStream::connect(&authority).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let request = Request::get("/events")
+            .header(HOST, authority)
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        EventStream {
+            body: response.into_body(),
+            seen: String::new(),
+        }
+    }
+
+    /// Reads until `want` has arrived (true) or the stream ends (false);
+    /// fails after `within`.
+    async fn read_until(&mut self, within: Duration, want: &str) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.seen.contains(want) {
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .unwrap_or_else(|_| panic!("waited {within:?} for {want:?}"));
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.seen.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+                Some(Err(e)) => panic!("the event stream broke: {e}"),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_button_drains_like_sigterm_and_open_event_streams_end() {
+    let mut server = Server::start(
+        "button",
+        &["--queue", "64", "--workers", "2", "--work-ms", "100"],
+    );
+    let upload = format!("{}/api/epros/upload", server.url);
+    let burst = loadgen::burst(&upload, 40, 8).await.unwrap();
+    assert_eq!(burst.count(202), 40, "{burst:?}");
+
+    // A trainer's browser has the dashboard open.
+    let mut events = EventStream::open(&server.url).await;
+    assert!(
+        events
+            .read_until(Duration::from_secs(1), "event: update")
+            .await
+    );
+
+    // The button: from this machine, so the controls answer.
+    let pressed = loadgen::send(
+        Method::POST,
+        &format!("{}/controls/shutdown", server.url),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(pressed.status, 202, "{}", pressed.body);
+
+    // The page shows the drain, then hears the server stop, then the stream ends.
+    assert!(
+        events
+            .read_until(Duration::from_secs(5), "Shutting down: draining")
+            .await
+    );
+    assert!(
+        events
+            .read_until(Duration::from_secs(30), "event: stopped")
+            .await
+    );
+    assert!(
+        events.seen.contains("Accepted 40, stored 40, lost 0."),
+        "{}",
+        events.seen
+    );
+    assert!(!events.read_until(Duration::from_secs(5), "more").await);
+
+    // The open stream did not hold the exit up.
+    let status = server.wait_for_exit(Duration::from_secs(10));
+    let log = server.log();
+    assert_eq!(status.code(), Some(0), "log:\n{log}");
+    assert!(
+        log.contains("shutdown requested from the dashboard"),
+        "{log}"
+    );
+    assert!(
+        log.contains("accepted 40, stored 40, lost 0"),
+        "log:\n{log}"
+    );
+    assert!(!log.contains("still open"), "log:\n{log}");
 }
