@@ -5,7 +5,8 @@
 //! `{{#include path:anchor}}`. mdBook renders *nothing* for a misspelt anchor and
 //! only logs a missing file, so these tests resolve every include the way mdBook
 //! does and insist on text. They also check that every lesson binary has a
-//! chapter, and that SUMMARY.md and the pages agree.
+//! chapter, that SUMMARY.md and the pages agree, and that every picture the
+//! book shows exists and ends up in the built book.
 
 use std::path::{Path, PathBuf};
 
@@ -134,6 +135,47 @@ fn links_between_pages_resolve() {
             if !dir.join(path).is_file() {
                 problems.push(format!("{}: dead link `{link}`", relative(&page)));
             }
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn every_image_exists_inside_book_src_and_every_image_is_shown() {
+    // mdBook copies every file under book/src into the built book, following
+    // symlinks (book/src/screenshots is one, to playground/screenshots, so
+    // that each screenshot is kept in git once). It checks no image path: a
+    // misspelt one, or one that climbs out of book/src, is a broken picture in
+    // the built book and no warning in its log.
+    let src = book_src();
+    let mut problems = Vec::new();
+    let mut shown = Vec::new();
+    for page in pages() {
+        let dir = relative_to(page.parent().expect("a page is in a directory"), &src);
+        for target in local_files(&prose(&read_page(&page))) {
+            let Some(path) = within(&dir, &target) else {
+                problems.push(format!(
+                    "{}: `{target}` is outside book/src, so the built book would not have it",
+                    relative(&page)
+                ));
+                continue;
+            };
+            if src.join(&path).is_file() {
+                shown.push(path);
+            } else {
+                problems.push(format!(
+                    "{}: `{target}` does not exist (looked for book/src/{path})",
+                    relative(&page)
+                ));
+            }
+        }
+    }
+    // A picture nobody shows is dead weight in git, or a page that lost it.
+    let images = images(&src);
+    assert!(!images.is_empty(), "the book shows no pictures at all");
+    for image in images {
+        if !shown.contains(&image) {
+            problems.push(format!("book/src/{image} is not shown on any page"));
         }
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
@@ -397,6 +439,89 @@ fn markdown_links(markdown: &str) -> Vec<String> {
     links
 }
 
+/// `markdown` without its fenced code blocks: what mdBook renders as text,
+/// links and pictures (a Go twin's `a[i](x)` is code, not a link).
+fn prose(markdown: &str) -> String {
+    let mut kept = Vec::new();
+    let mut in_block = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+        } else if !in_block {
+            kept.push(line);
+        }
+    }
+    kept.join("\n")
+}
+
+/// The files a page links to or shows that are not pages: the targets of
+/// `[text](file)` and `![alt](file)`, and `src="file"` in HTML.
+fn local_files(markdown: &str) -> Vec<String> {
+    let mut targets = markdown_links(markdown);
+    let mut rest = markdown;
+    while let Some(start) = rest.find("src=\"") {
+        let after = &rest[start + 5..];
+        let Some(end) = after.find('"') else { break };
+        targets.push(after[..end].to_owned());
+        rest = &after[end..];
+    }
+    targets
+        .into_iter()
+        .map(|target| {
+            let end = target.find(['#', '?', ' ']).unwrap_or(target.len());
+            target[..end].to_owned()
+        })
+        .filter(|path| {
+            !path.is_empty()
+                && !path.contains("://")
+                && !path.starts_with("mailto:")
+                && !path.ends_with(".md")
+        })
+        .collect()
+}
+
+/// `target`, read from a page in `dir` (both relative to book/src), as a path
+/// relative to book/src; `None` if it climbs out of book/src. Lexical, like a
+/// browser resolving a link: a symlink inside book/src is still inside.
+fn within(dir: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|part| !part.is_empty()).collect();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Every picture under `dir` (through symlinks), relative to it, sorted.
+fn images(dir: &Path) -> Vec<String> {
+    const PICTURES: [&str; 6] = ["png", "jpg", "jpeg", "gif", "svg", "webp"];
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(current) = dirs.pop() {
+        let entries = std::fs::read_dir(&current)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", current.display()));
+        for entry in entries {
+            let path = entry.expect("a readable directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| PICTURES.contains(&ext.to_ascii_lowercase().as_str()))
+            {
+                found.push(relative_to(&path, dir));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// A fenced code block: its language and its lines.
 struct Block {
     language: String,
@@ -514,6 +639,25 @@ audit_log.append(&report);
                 ("title", "T"),
                 ("inclde", "c.rs")
             ]
+        );
+    }
+
+    #[test]
+    fn image_paths_resolve_like_a_browser_and_may_not_leave_book_src() {
+        assert_eq!(
+            within("", "screenshots/a.png").as_deref(),
+            Some("screenshots/a.png")
+        );
+        assert_eq!(
+            within("part", "../screenshots/./a.png").as_deref(),
+            Some("screenshots/a.png")
+        );
+        assert_eq!(within("", "../../playground/screenshots/a.png"), None);
+        let page = "![A](screenshots/a.png) [![B](b.png)](b.png#top) [c](c.md) [d](https://x.org/d.png)\n\
+                    ```go\nqueue[i](x)\n```\n<img src=\"e.svg\" alt=\"E\">";
+        assert_eq!(
+            local_files(&prose(page)),
+            ["screenshots/a.png", "b.png", "b.png", "e.svg"]
         );
     }
 

@@ -61,10 +61,12 @@ pub const MAX_WORKERS: u64 = 64;
 pub const MAX_WORK_MS: u64 = 5_000;
 /// Most `/leaky` or `/fixed` requests in one click.
 pub const MAX_LEAKS: u64 = 500;
+// ANCHOR: leak_demo
 /// A leak demo request gives up after this long...
 pub const LEAK_TIMEOUT_MS: u64 = 1_000;
 /// ...on a query that would take this long.
 pub const LEAK_WORK_MS: u64 = 10_000;
+// ANCHOR_END: leak_demo
 
 /// The controls' own state: who may use them, where the server listens (the
 /// burst's target), and the background jobs they started.
@@ -128,6 +130,7 @@ impl Controls {
         }
     }
 
+    // ANCHOR: admit
     /// Lets a control request through, or says why not.
     fn admit(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<(), AppError> {
         if is_cross_site(headers) {
@@ -162,6 +165,7 @@ impl Controls {
             )),
         }
     }
+    // ANCHOR_END: admit
 }
 
 /// What a client may do with the controls.

@@ -48,10 +48,12 @@ use crate::stats::Stats;
 /// How often `/events` sends the live fragments: four times a second.
 pub const EVENT_EVERY: Duration = Duration::from_millis(250);
 
+// ANCHOR: queue_levels
 /// The queue gauge turns amber at this fill...
 const QUEUE_AMBER_PERCENT: f64 = 75.0;
 /// ...and red at this one.
 const QUEUE_RED_PERCENT: f64 = 90.0;
+// ANCHOR_END: queue_levels
 
 /// `GET /`
 pub async fn page(
@@ -75,6 +77,7 @@ pub async fn page(
     Ok(response)
 }
 
+// ANCHOR: events
 /// `GET /events`: the live fragments, every [`EVENT_EVERY`], until HTTP stops.
 pub async fn events(
     State(state): State<AppState>,
@@ -99,6 +102,7 @@ pub async fn events(
     });
     Sse::new(updates.chain(goodbye).map(Ok))
 }
+// ANCHOR_END: events
 
 /// `GET /assets/dashboard.css`
 pub async fn stylesheet() -> impl IntoResponse {
@@ -475,7 +479,11 @@ struct Phase {
 
 impl Phase {
     fn of(state: &AppState, stats: &Stats, stopped: bool) -> Phase {
-        let pipeline = stats.in_flight.saturating_sub(stats.queued);
+        // In flight = queued + held by a worker + fire-and-forget tasks; the
+        // banner lists the three apart, so count each report once.
+        let pipeline = stats
+            .in_flight
+            .saturating_sub(stats.queued + stats.fire_and_forget_in_flight);
         if stopped {
             let detail = match state.drained.get() {
                 Some(drained) => {

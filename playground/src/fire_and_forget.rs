@@ -31,6 +31,7 @@ use crate::pipeline;
 use crate::report::{EproUpload, Report, ReportId, Status};
 use crate::stats::Counters;
 
+// ANCHOR: submit
 /// `POST /data/submit`
 pub async fn submit(
     State(state): State<AppState>,
@@ -56,6 +57,7 @@ pub async fn submit(
         id,
     }))
 }
+// ANCHOR_END: submit
 
 #[derive(Debug, Serialize)]
 pub struct Submitted {

@@ -39,6 +39,7 @@ pub const MAX_ID_CHARS: usize = 64;
 /// Longest `reportData`, in bytes of UTF-8.
 pub const MAX_REPORT_BYTES: usize = 32 * 1024;
 
+// ANCHOR: upload
 /// `POST /api/epros/upload`
 pub async fn upload(
     State(state): State<AppState>,
@@ -71,6 +72,7 @@ pub async fn upload(
         }
     }
 }
+// ANCHOR_END: upload
 
 /// `GET /api/epros/{id}`
 pub async fn status(

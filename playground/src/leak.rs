@@ -48,6 +48,7 @@ use crate::error::AppError;
 /// Upper bound for both parameters: one minute.
 pub const MAX_MS: u64 = 60_000;
 
+// ANCHOR: leaky
 /// `GET /leaky`: the article's `leakyHandler`.
 pub async fn leaky(
     State(state): State<AppState>,
@@ -79,7 +80,9 @@ pub async fn leaky(
         )),
     }
 }
+// ANCHOR_END: leaky
 
+// ANCHOR: fixed
 /// `GET /fixed`: the leak fixed with a cancellation token.
 pub async fn fixed(
     params: Result<Query<RawParams>, QueryRejection>,
@@ -111,6 +114,7 @@ pub async fn fixed(
         )),
     }
 }
+// ANCHOR_END: fixed
 
 /// The slow database query of the article: it takes `work` to answer.
 async fn slow_query(work: Duration) -> String {

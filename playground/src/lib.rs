@@ -64,6 +64,7 @@ use stats::Counters;
 use store::Db;
 use workers::WorkerPool;
 
+// ANCHOR: routes
 /// The HTTP API. Every route, in one place.
 ///
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the
@@ -107,6 +108,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES))
         .with_state(state)
 }
+// ANCHOR_END: routes
 
 /// Shared by every handler, worker and task.
 pub type AppState = Arc<Clinic>;

@@ -100,6 +100,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // ANCHOR: after_signal
     // Stop accepting, close the queue, let the workers drain it (shutdown.rs).
     // HTTP stays up meanwhile: late uploads hear 503 shutting_down. A second
     // Ctrl-C (or SIGTERM) stops the waiting; what is not stored is then listed.
@@ -133,6 +134,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Returning drops the runtime, which aborts what is still running: the
     // /leaky orphans, and workers past the deadline (already listed as lost).
     Ok(summary.exit_code())
+    // ANCHOR_END: after_signal
 }
 
 fn init_tracing() {

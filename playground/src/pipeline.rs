@@ -37,6 +37,7 @@ pub async fn process(state: &AppState, report: Report) {
     state.in_flight.set(id, Status::Processing);
     let stage_latency = Duration::from_millis(state.work_ms() / 3);
 
+    // ANCHOR: stages
     let text = normalise(&report.upload.report_data);
 
     simulate(stage_latency).await;
@@ -48,6 +49,7 @@ pub async fn process(state: &AppState, report: Report) {
 
     simulate(stage_latency).await;
     let flagged = risk.is_flagged();
+    // ANCHOR_END: stages
     // What the dashboard will list once the row is committed.
     let shown = StoredReport {
         id,
@@ -67,6 +69,7 @@ pub async fn process(state: &AppState, report: Report) {
         risk,
         received_at_ms: report.received_at_ms,
     };
+    // ANCHOR: commit
     match state.db.store(row).await {
         Ok(()) => {
             Counters::bump(&state.counters.stored);
@@ -84,6 +87,7 @@ pub async fn process(state: &AppState, report: Report) {
             tracing::error!(%id, "report not stored: {e:#}");
         }
     }
+    // ANCHOR_END: commit
 }
 
 /// Cleans text for storage: line endings unified, control characters (other

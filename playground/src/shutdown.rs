@@ -106,6 +106,7 @@ impl Clinic {
             );
         }
 
+        // ANCHOR: drain_wait
         // 3: everything we wait for, as one future.
         let mut everything = pin!(async {
             self.pool.wait().await;
@@ -132,6 +133,7 @@ impl Clinic {
                 ),
             }
         };
+        // ANCHOR_END: drain_wait
         let drained = Drained {
             deadline_passed: !finished,
             took: started.elapsed(),
@@ -182,6 +184,7 @@ impl Summary {
         self.not_stored.len()
     }
 
+    // ANCHOR: account
     /// One line through tracing; on loss, a second line with every id.
     pub fn log(&self) {
         if self.not_stored.is_empty() {
@@ -201,6 +204,7 @@ impl Summary {
             ExitCode::from(EXIT_LOST_REPORTS)
         }
     }
+    // ANCHOR_END: account
 }
 
 impl fmt::Display for Summary {

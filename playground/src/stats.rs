@@ -78,6 +78,7 @@ pub struct Stats {
 }
 
 impl Stats {
+    // ANCHOR: stats_read
     pub fn read(state: &AppState) -> Stats {
         let counters = &state.counters;
         let runtime = Handle::current().metrics();
@@ -103,6 +104,7 @@ impl Stats {
             shutting_down: state.is_shutting_down(),
         }
     }
+    // ANCHOR_END: stats_read
 }
 
 /// `GET /stats`

@@ -203,6 +203,7 @@ fn run_writer(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
+// ANCHOR: write_batch
 /// Writes all reports in one transaction. If that fails, each report gets its
 /// own transaction, so one bad row cannot sink the other 255.
 fn write_batch(conn: &mut Connection, reports: &[&NewReport]) -> Vec<rusqlite::Result<()>> {
@@ -225,6 +226,7 @@ fn write_batch(conn: &mut Connection, reports: &[&NewReport]) -> Vec<rusqlite::R
             .collect(),
     }
 }
+// ANCHOR_END: write_batch
 
 fn insert(conn: &Connection, report: &NewReport) -> rusqlite::Result<()> {
     let id = report.id.to_string();

@@ -102,6 +102,7 @@ impl WorkerPool {
     }
 }
 
+// ANCHOR: worker
 /// One worker: wait while paused, take a report, run the pipeline, repeat.
 async fn work(state: AppState, number: usize, retire: CancellationToken) {
     tracing::debug!(worker = number, "worker started");
@@ -148,7 +149,9 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
     }
     tracing::debug!(worker = number, "worker stopped");
 }
+// ANCHOR_END: worker
 
+// ANCHOR: next_report
 /// The next report, or `None` once the queue is closed and empty.
 ///
 /// Both `lock()` and `recv()` are cancel-safe: if the caller's `select!`
@@ -169,3 +172,4 @@ async fn next_report(
         }
     }
 }
+// ANCHOR_END: next_report

@@ -1,22 +1,27 @@
 //! The dashboard in a real browser: headless Chromium driven through
 //! chromedriver (Debian's `chromium` and `chromium-driver` packages), against
-//! the real binary. It does what a trainer does in a demo and checks what they
-//! would see: the queue gauge rising, 503s counted, the queue emptying.
+//! the real binary. It runs the trainer's demo from the book's runbook, click
+//! by click, and checks what the audience would see at each step: leaked tasks
+//! after `/leaky`, the queue gauge turning red and 503s counted during an
+//! outage, every accepted report stored after resuming, a task per report
+//! with fire-and-forget, no leak with `/fixed`, and a drain that loses nothing
+//! before the server exits with status 0.
 //!
 //! Without Chromium or chromedriver on this machine the test says it was
 //! skipped, and why, on stderr, and passes; in CI (`CI` set) it fails instead,
 //! so that there it is never silently skipped. `.ci/run` installs both.
 //!
-//! Every run saves a screenshot taken mid-burst to `target/tmp/dashboard.png`.
-//! `SAVE_DASHBOARD_SCREENSHOT=1` also writes the one the README shows,
-//! `playground/screenshots/dashboard.png`.
+//! Every run saves its screenshots to `target/tmp/`: `dashboard.png`, taken
+//! mid-burst, and one `runbook-*.png` per step of the demo.
+//! `SAVE_DASHBOARD_SCREENSHOT=1` also writes them to `playground/screenshots/`,
+//! where the README and the book show them.
 //!
 //! Every wait polls the page for a condition, with a deadline; none sleeps and hopes.
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::wd::Capabilities;
@@ -26,8 +31,13 @@ use serde_json::{Value, json};
 
 const WINDOW: (u32, u32) = (1600, 1640);
 
+/// The places in the queue the playground starts with (`--queue`)...
+const QUEUE: u64 = 2000;
+/// ...and the outage's burst: ten times that, sent one at a time so it lasts.
+const OUTAGE_BURST: u64 = 20_000;
+
 #[tokio::test]
-async fn a_trainer_bursts_with_paused_workers_then_resumes_them() {
+async fn a_trainer_runs_the_demo_from_leak_to_drain() {
     let Some(browser) = Browser::find() else {
         return;
     };
@@ -36,7 +46,8 @@ async fn a_trainer_bursts_with_paused_workers_then_resumes_them() {
     std::fs::create_dir_all(&dir).unwrap();
 
     let driver = Chromedriver::start(&browser.chromedriver, &dir);
-    let server = Playground::start(&dir, &["--queue", "2000", "--workers", "8"]);
+    let queue = QUEUE.to_string();
+    let mut server = Playground::start(&dir, &["--queue", &queue, "--workers", "8"]);
     let page = connect(&driver, &browser.chromium, &dir).await;
 
     page.goto(&server.url).await.unwrap();
@@ -50,63 +61,35 @@ async fn a_trainer_bursts_with_paused_workers_then_resumes_them() {
     )
     .await;
 
-    // The second article first: 50 /leaky calls leave 50 queries running...
-    page.find(Locator::Css("#leak-card button[value=leaky]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // Step 1, lesson 03: 50 /leaky calls give up after 1 s and leave 50
+    // queries running for nobody.
+    click(&page, "#leak-card button[value=leaky]").await;
     wait_until(
         &page,
-        "50 leaked tasks",
+        "50 leaked tasks after the /leaky run",
         r##"
-        return document.getElementById("leaked").dataset.value === "50";
+        const run = document.querySelector("#leak-live .job-status");
+        return document.getElementById("leaked").dataset.value === "50"
+            && run !== null && run.dataset.running === "false"
+            && document.querySelector("#leak-live strong").textContent.includes("/leaky");
     "##,
     )
     .await;
-    // ...and a fire-and-forget burst: every report answered 200, a task each.
-    page.find(Locator::Css("input[name=design][value=fire-and-forget]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    page.find(Locator::Css("#burst-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_until(
-        &page,
-        "2,000 fire-and-forget reports",
-        r##"
-        return document.getElementById("fire-and-forget-count").dataset.value === "2000"
-            && document.getElementById("burst-status").dataset.running === "false";
-    "##,
-    )
-    .await;
-    page.find(Locator::Css("input[name=design][value=queue]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    assert!(
+        read_number(&page, "tasks-alive").await >= 50,
+        "every leaked query is an alive task"
+    );
+    save_screenshot("runbook-1-leaky.png", &page.screenshot().await.unwrap());
 
-    // The first article: "database outage", pause the workers. The answer
+    // Step 2, lesson 07: "database outage", pause the workers. The answer
     // shows next to the button.
-    page.find(Locator::Id("pause"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, "#pause").await;
     wait_until(
         &page,
         "the workers to show paused",
         r##"
         return document.getElementById("paused").dataset.value === "true"
+            && document.getElementById("status").dataset.phase === "paused"
             && document.querySelector("#workers-card .answer").textContent.includes("paused");
     "##,
     )
@@ -114,7 +97,12 @@ async fn a_trainer_bursts_with_paused_workers_then_resumes_them() {
 
     // A burst ten times the queue, one connection at a time so that it lasts.
     let form = page.form(Locator::Id("burst-form")).await.unwrap();
-    set_input(&page, "#burst-form input[name=n]", "20000").await;
+    set_input(
+        &page,
+        "#burst-form input[name=n]",
+        &OUTAGE_BURST.to_string(),
+    )
+    .await;
     set_input(&page, "#burst-form input[name=concurrency]", "1").await;
     form.submit().await.unwrap();
 
@@ -130,45 +118,190 @@ async fn a_trainer_bursts_with_paused_workers_then_resumes_them() {
     )
     .await;
     assert_eq!(queue_level(&page).await, "full", "a full queue is red");
-    let mut screenshot = page.screenshot().await.unwrap();
+    let full = page.screenshot().await.unwrap();
+    save_screenshot("runbook-2-outage-burst.png", &full);
 
-    // Resume: the workers empty the queue (here faster than the burst refills it).
-    page.find(Locator::Id("resume"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    // The picture for the README: mid-burst, the queue part-full, 503s counted.
-    // It lasts a second or two; if this machine is too slow to catch it, the
-    // full queue above will do.
-    if let Some(part_full) = screenshot_when(
-        &page,
-        r##"
-        const value = (id) => Number(document.getElementById(id).dataset.value);
-        const depth = value("queue-depth");
-        return document.getElementById("burst-status").dataset.running === "true"
-            && depth > 0.25 * 2000 && depth < 0.85 * 2000 && value("stored-count") > 0;
-    "##,
-    )
-    .await
-    {
-        screenshot = part_full;
-        let _ = writeln!(std::io::stderr(), "screenshot: mid-burst, queue part-full");
+    // Step 3: resume. The workers empty the queue (here faster than the
+    // burst refills it).
+    click(&page, "#resume").await;
+    // The picture for the README: mid-burst, the queue part-full (amber if
+    // this machine is quick enough to catch it), 503s counted. It lasts a
+    // second or two; if it is missed altogether, the full queue above will do.
+    let mut dashboard = full;
+    if let Some((part_full, what)) = mid_burst_screenshot(&page).await {
+        dashboard = part_full;
+        let _ = writeln!(std::io::stderr(), "screenshot: mid-burst, {what}");
     }
+    save_screenshot("dashboard.png", &dashboard);
+    // The burst ends, the queue is empty, the workers are idle: every report
+    // the queue accepted is stored.
     wait_until(
         &page,
-        "the queue to be empty again",
+        "the burst to end and every accepted report to be stored",
         r##"
-        return Number(document.getElementById("queue-depth").dataset.value) === 0
-            && Number(document.getElementById("stored-count").dataset.value) > 0;
+        const value = (id) => Number(document.getElementById(id).dataset.value);
+        return document.getElementById("burst-status").dataset.running === "false"
+            && value("queue-depth") === 0 && value("workers-busy") === 0
+            && value("stored-count") === value("accepted-count");
     "##,
     )
     .await;
+    let accepted = read_number(&page, "accepted-count").await;
     let rejected = read_number(&page, "rejected-count").await;
-    assert!(rejected > 0, "the 503s stay counted");
+    assert!(
+        accepted >= QUEUE && rejected > 0,
+        "the queue took at least its {QUEUE} places and refused the rest: \
+         accepted {accepted}, rejected {rejected}"
+    );
+    assert_eq!(
+        accepted + rejected,
+        OUTAGE_BURST,
+        "every upload of the burst was answered 202 or 503"
+    );
+    save_screenshot("runbook-3-resumed.png", &page.screenshot().await.unwrap());
 
-    save_screenshot(&screenshot);
+    // Step 4, lesson 08: the second article's design, with each report taking
+    // a second. Never refused, and a task per report.
+    set_input(&page, "#latency-input", "1000").await;
+    click(&page, "form[action='/controls/latency'] button").await;
+    wait_until(
+        &page,
+        "a latency of 1000 ms",
+        r##"
+        return document.getElementById("workers-live").textContent.includes("latency 1000 ms");
+    "##,
+    )
+    .await;
+    click(&page, "input[name=design][value=fire-and-forget]").await;
+    set_input(&page, "#burst-form input[name=n]", "2000").await;
+    set_input(&page, "#burst-form input[name=concurrency]", "32").await;
+    click(&page, "#burst-form button[type=submit]").await;
+    wait_until(
+        &page,
+        "2,000 fire-and-forget reports answered, many of them still in flight",
+        r##"
+        const value = (id) => Number(document.getElementById(id).dataset.value);
+        return value("fire-and-forget-count") === 2000
+            && value("fire-and-forget-in-flight") > 100;
+    "##,
+    )
+    .await;
+    let in_flight = read_number(&page, "fire-and-forget-in-flight").await;
+    assert!(
+        read_number(&page, "tasks-alive").await >= in_flight,
+        "each report in flight is an alive task"
+    );
+    save_screenshot(
+        "runbook-4-fire-and-forget.png",
+        &page.screenshot().await.unwrap(),
+    );
+    wait_until(
+        &page,
+        "every fire-and-forget report to be stored",
+        r##"
+        const value = (id) => Number(document.getElementById(id).dataset.value);
+        return value("fire-and-forget-in-flight") === 0
+            && value("stored-count") === value("accepted-count") + 2000;
+    "##,
+    )
+    .await;
+
+    // Step 5, lesson 04: the leaked queries have ended by now (after their
+    // 10 s), and /fixed leaves none behind.
+    wait_until(
+        &page,
+        "the leaked queries to end",
+        r##"
+        return document.getElementById("leaked").dataset.value === "0";
+    "##,
+    )
+    .await;
+    click(&page, "#leak-card button[value=fixed]").await;
+    wait_until(
+        &page,
+        "50 /fixed calls to give up",
+        r##"
+        const run = document.querySelector("#leak-live .job-status");
+        return document.querySelector("#leak-live strong").textContent.includes("/fixed")
+            && run.dataset.running === "false"
+            && document.querySelector("#leak-live .job-counts .bad dd").textContent === "50";
+    "##,
+    )
+    .await;
+    assert_eq!(
+        read_number(&page, "leaked").await,
+        0,
+        "/fixed leaks nothing"
+    );
+    save_screenshot("runbook-5-fixed.png", &page.screenshot().await.unwrap());
+
+    // Step 6, lesson 06: a backlog of 40 reports at a second each, then the
+    // same shutdown as SIGTERM. The queue drains before the server exits.
+    click(&page, "input[name=design][value=queue]").await;
+    set_input(&page, "#burst-form input[name=n]", "40").await;
+    click(&page, "#burst-form button[type=submit]").await;
+    wait_until(
+        &page,
+        "40 reports queued",
+        r##"
+        return document.getElementById("burst-done").textContent === "40 / 40"
+            && document.getElementById("burst-accepted").textContent === "40"
+            && document.getElementById("burst-status").dataset.running === "false";
+    "##,
+    )
+    .await;
+    click(&page, "#shutdown").await;
+    // The button asks first; a trainer says yes.
+    page.accept_alert().await.unwrap();
+    wait_until(
+        &page,
+        "the banner to show the drain",
+        r##"
+        return document.getElementById("status").dataset.phase === "draining"
+            && Number(document.getElementById("queue-depth").dataset.value) > 0;
+    "##,
+    )
+    .await;
+    save_screenshot("runbook-6-draining.png", &page.screenshot().await.unwrap());
+    wait_until(
+        &page,
+        "the page to say the server has stopped",
+        r##"
+        return document.getElementById("connection").dataset.state === "stopped"
+            && document.getElementById("status").dataset.phase === "stopped";
+    "##,
+    )
+    .await;
+    let accepted = read_number(&page, "accepted-count").await;
+    let fire_and_forget = read_number(&page, "fire-and-forget-count").await;
+    assert_eq!(
+        read_number(&page, "stored-count").await,
+        accepted + fire_and_forget,
+        "every report accepted either way is stored"
+    );
+    let banner = page
+        .find(Locator::Id("status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        banner.contains(", lost 0."),
+        "the stopped banner: {banner:?}"
+    );
+    save_screenshot("runbook-7-stopped.png", &page.screenshot().await.unwrap());
+
+    // The process itself: a clean exit, and the account in its log.
+    let status = server.exit_status(Duration::from_secs(30)).await;
+    let log = std::fs::read_to_string(dir.join("playground.log")).unwrap();
+    assert!(status.success(), "exit status {status}; log:\n{log}");
+    let total = accepted + fire_and_forget;
+    assert!(
+        log.contains(&format!("accepted {total}, stored {total}, lost 0")),
+        "the shutdown summary; log:\n{log}"
+    );
+
     page.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -302,6 +435,23 @@ impl Playground {
     }
 }
 
+impl Playground {
+    /// How the process ended, once it has; fails after `within`.
+    async fn exit_status(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the playground did not exit within {within:?} of its drain"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Drop for Playground {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -336,6 +486,16 @@ async fn connect(driver: &Chromedriver, chromium: &Path, dir: &Path) -> Client {
         .expect("a chromedriver session")
 }
 
+/// Clicks the element `selector` names, as a person would.
+async fn click(page: &Client, selector: &str) {
+    page.find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Types `value` into the input `selector` names, as a person would.
 async fn set_input(page: &Client, selector: &str, value: &str) {
     let input = page.find(Locator::Css(selector)).await.unwrap();
@@ -362,20 +522,45 @@ async fn wait_until(page: &Client, what: &str, script: &str) {
     }
 }
 
-/// A screenshot taken as soon as `script` holds, or `None` if the queue
-/// empties first.
-async fn screenshot_when(page: &Client, script: &str) -> Option<Vec<u8>> {
+/// A screenshot of the queue emptying while the burst still runs: with the
+/// gauge amber if the page shows that long enough to catch, else part-full.
+/// `None` if the queue empties first. A picture counts only if the page still
+/// shows the same after it was taken: an update can land in between.
+async fn mid_burst_screenshot(page: &Client) -> Option<(Vec<u8>, &'static str)> {
+    const SHOWN: &str = r##"
+        const value = (id) => Number(document.getElementById(id).dataset.value);
+        const depth = value("queue-depth");
+        if (depth === 0) return "empty";
+        if (document.getElementById("burst-status").dataset.running !== "true"
+            || value("stored-count") === 0) return "other";
+        if (document.getElementById("queue-live").classList.contains("warn")) return "amber";
+        const capacity = Number(document.querySelector("#queue-live .bar").getAttribute("aria-valuemax"));
+        return depth > 0.25 * capacity && depth < 0.85 * capacity ? "part-full" : "other";
+    "##;
+    let shown = || async {
+        let value = page.execute(SHOWN, vec![]).await.unwrap();
+        value.as_str().unwrap_or_default().to_owned()
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut part_full = None;
     while Instant::now() < deadline {
-        if page.execute(script, vec![]).await.unwrap() == Value::Bool(true) {
-            return Some(page.screenshot().await.unwrap());
-        }
-        if read_number(page, "queue-depth").await == 0 {
-            return None;
+        let before = shown().await;
+        match before.as_str() {
+            "empty" => break,
+            "amber" | "part-full" if before == "amber" || part_full.is_none() => {
+                let png = page.screenshot().await.unwrap();
+                if shown().await == before {
+                    if before == "amber" {
+                        return Some((png, "queue amber"));
+                    }
+                    part_full = Some((png, "queue part-full"));
+                }
+            }
+            _ => {}
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    None
+    part_full
 }
 
 async fn read_number(page: &Client, id: &str) -> u64 {
@@ -406,16 +591,16 @@ async fn queue_level(page: &Client) -> String {
         .to_owned()
 }
 
-fn save_screenshot(png: &[u8]) {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+/// Writes `png` to `target/tmp/NAME`, and with `SAVE_DASHBOARD_SCREENSHOT`
+/// set, to `playground/screenshots/NAME` too (the README and the book show those).
+fn save_screenshot(name: &str, png: &[u8]) {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::write(&path, png).unwrap();
-    let _ = writeln!(
-        std::io::stderr(),
-        "dashboard screenshot: {}",
-        path.display()
-    );
+    let _ = writeln!(std::io::stderr(), "screenshot: {}", path.display());
     if std::env::var_os("SAVE_DASHBOARD_SCREENSHOT").is_some() {
-        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots/dashboard.png");
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("screenshots")
+            .join(name);
         std::fs::create_dir_all(committed.parent().unwrap()).unwrap();
         std::fs::write(&committed, png).unwrap();
         let _ = writeln!(std::io::stderr(), "saved {}", committed.display());
