@@ -423,18 +423,8 @@ fn start_burst(
         Job::new(label, n, progress.clone()),
     )?;
 
-    let job_state = state.clone();
-    state.controls.jobs.spawn(async move {
-        // A burst stops when shutdown begins: it would only collect 503s, and
-        // it must not keep the process alive.
-        let ended = tokio::select! {
-            sent = loadgen::burst_with_progress(&url, n, concurrency, progress) => match sent {
-                Ok(_) => Ended::Finished,
-                Err(e) => Ended::Failed(format!("{e:#}")),
-            },
-            () = job_state.shutdown_requested() => Ended::StoppedForShutdown,
-        };
-        finish(&job_state.controls.burst, ended);
+    run_job(state, |controls| &controls.burst, async move {
+        loadgen::burst_with_progress(&url, n, concurrency, progress).await
     });
     Ok(Done {
         status: StatusCode::ACCEPTED,
@@ -457,17 +447,9 @@ fn start_leak(state: &AppState, kind: &str, n: usize) -> Result<Done, AppError> 
         Job::new(label, n, progress.clone()),
     )?;
 
-    let job_state = state.clone();
-    state.controls.jobs.spawn(async move {
-        // All at once: each request waits LEAK_TIMEOUT_MS for its query.
-        let ended = tokio::select! {
-            sent = loadgen::burst_get_with_progress(&url, n, n, progress) => match sent {
-                Ok(_) => Ended::Finished,
-                Err(e) => Ended::Failed(format!("{e:#}")),
-            },
-            () = job_state.shutdown_requested() => Ended::StoppedForShutdown,
-        };
-        finish(&job_state.controls.leak, ended);
+    // All at once: each request waits LEAK_TIMEOUT_MS for its query.
+    run_job(state, |controls| &controls.leak, async move {
+        loadgen::burst_get_with_progress(&url, n, n, progress).await
     });
     let what_happens = if kind == "leaky" {
         "each gives up after 1 s and leaves its 10 s query running: watch leaked tasks"
@@ -516,6 +498,27 @@ fn claim(slot: &Mutex<Option<Job>>, what: &str, job: Job) -> Result<(), AppError
     }
     *slot = Some(job);
     Ok(())
+}
+
+/// Runs a burst or leak job in the background until it is done or shutdown
+/// begins (it would only collect 503s then, and it must not keep the process
+/// alive), and records in its slot how it ended.
+fn run_job<F>(state: &AppState, slot: fn(&Controls) -> &Mutex<Option<Job>>, job: F)
+where
+    F: Future<Output = anyhow::Result<loadgen::Outcome>> + Send + 'static,
+{
+    let job_state = state.clone();
+    state.controls.jobs.spawn(async move {
+        let ended = tokio::select! {
+            biased;
+            () = job_state.shutdown_requested() => Ended::StoppedForShutdown,
+            sent = job => match sent {
+                Ok(_) => Ended::Finished,
+                Err(e) => Ended::Failed(format!("{e:#}")),
+            },
+        };
+        finish(slot(&job_state.controls), ended);
+    });
 }
 
 fn finish(slot: &Mutex<Option<Job>>, ended: Ended) {

@@ -122,6 +122,7 @@ pub async fn sample_every_second(state: AppState) {
     tokio::pin!(stopping);
     loop {
         tokio::select! {
+            biased;
             () = &mut stopping => break,
             _ = tick.tick() => {
                 let sample = Sample::of(&state.stats(), Instant::now());

@@ -87,16 +87,7 @@ impl Progress {
 /// POSTs `n` synthetic reports to `url` (an upload or submit endpoint), at
 /// most `concurrency` at a time.
 pub async fn burst(url: &str, n: usize, concurrency: usize) -> anyhow::Result<Outcome> {
-    let progress = Arc::default();
-    run(
-        url,
-        Method::POST,
-        n,
-        concurrency,
-        Some(synthetic_report),
-        progress,
-    )
-    .await
+    burst_with_progress(url, n, concurrency, Arc::default()).await
 }
 
 /// [`burst`], counting every answer in `progress` as it comes.
@@ -119,7 +110,7 @@ pub async fn burst_with_progress(
 
 /// GETs `url` `n` times, at most `concurrency` at a time (`/leaky`, `/fixed`).
 pub async fn burst_get(url: &str, n: usize, concurrency: usize) -> anyhow::Result<Outcome> {
-    run(url, Method::GET, n, concurrency, None, Arc::default()).await
+    burst_get_with_progress(url, n, concurrency, Arc::default()).await
 }
 
 /// [`burst_get`], counting every answer in `progress` as it comes.

@@ -92,6 +92,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
 
     tokio::select! {
+        biased;
         () = state.shutdown_requested() => {}
         stopped = &mut server => {
             // axum's server only returns early if something is badly wrong.
@@ -107,6 +108,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     tracing::info!("press Ctrl-C again to stop waiting for the drain");
     let drained = tokio::select! {
+        biased;
         drained = state.drain(args.drain_timeout) => drained,
         () = shutdown_signal() => {
             tracing::warn!("second signal: no longer waiting for the queue to drain");

@@ -63,6 +63,7 @@ pub async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
 
     tokio::select! {
+        biased;
         () = ctrl_c => tracing::info!("Ctrl-C received"),
         () = terminate => tracing::info!("SIGTERM received"),
     }
