@@ -2,60 +2,16 @@
 //! socket. Each test gets its own service with an in-memory database (or a
 //! temporary file when the test reads the database itself).
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use playground::store::Db;
-use playground::{AppState, Clinic, Config, app};
-use serde_json::{Value, json};
-use tower::ServiceExt;
-
-fn clinic(config: Config) -> AppState {
-    Clinic::start(config, Db::open(":memory:").expect("in-memory database"))
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    json: Value,
-    text: String,
-}
-
-async fn call(state: &AppState, request: Request<Body>) -> Answer {
-    let response = app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("the router never fails");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Answer {
-        status,
-        headers,
-        json: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
-}
-
-fn post_json(path: &str, body: impl Into<Body>) -> Request<Body> {
-    Request::post(path)
-        .header(CONTENT_TYPE, "application/json")
-        .body(body.into())
-        .unwrap()
-}
-
-fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
-}
-
-fn report(text: &str) -> String {
-    json!({"patientId": "SUBJ-0042", "trialId": "EPRO-2024-07", "reportData": text}).to_string()
-}
+use axum::http::{Method, Request, StatusCode};
+use common::{TempDir, call, clinic, clinic_on_file, get, post_json, report};
+use playground::{AppState, Config};
+use serde_json::json;
 
 /// Polls a report's status until it is `want`, or fails after 5 s.
 async fn wait_for_status(state: &AppState, status_url: &str, want: &str) {
@@ -425,27 +381,6 @@ async fn stats_and_metrics_show_the_counters() {
     assert!(metrics.text.contains("# TYPE clinic_tasks_alive gauge"));
 }
 
-/// A database file in a fresh temporary folder, removed afterwards.
-struct TempDb(PathBuf);
-
-impl TempDb {
-    fn new(name: &str) -> TempDb {
-        let dir = std::env::temp_dir().join(format!("playground-{name}-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDb(dir)
-    }
-
-    fn path(&self) -> String {
-        self.0.join("clinic.db").to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[tokio::test]
 async fn no_phone_id_number_or_email_reaches_the_database() {
     // Each identifier as a patient might type it. The checks below do not use
@@ -461,8 +396,8 @@ async fn no_phone_id_number_or_email_reaches_the_database() {
         "zhang.wei@example.com",
         "13812345678@163.com",
     ];
-    let db = TempDb::new("privacy");
-    let state = Clinic::start(Config::default(), Db::open(&db.path()).unwrap());
+    let db = TempDir::new("privacy");
+    let state = clinic_on_file(Config::default(), &db.db_path());
     for (i, identifier) in identifiers.iter().enumerate() {
         let text = format!("Chest pain again. 联系方式：{identifier}，谢谢。 pain 9/10");
         let path = if i % 2 == 0 {
@@ -483,7 +418,7 @@ async fn no_phone_id_number_or_email_reaches_the_database() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let conn = rusqlite::Connection::open(db.db_path()).unwrap();
     let mut texts = Vec::new();
     for sql in [
         "SELECT report_text FROM reports",
@@ -548,12 +483,12 @@ fn ascii_digits(text: &str) -> String {
 
 #[tokio::test]
 async fn the_audit_log_is_append_only() {
-    let db = TempDb::new("audit");
-    let state = Clinic::start(Config::default(), Db::open(&db.path()).unwrap());
+    let db = TempDir::new("audit");
+    let state = clinic_on_file(Config::default(), &db.db_path());
     let answer = call(&state, post_json("/api/epros/upload", report("ok"))).await;
     wait_for_status(&state, answer.json["statusUrl"].as_str().unwrap(), "stored").await;
 
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let conn = rusqlite::Connection::open(db.db_path()).unwrap();
     let events: Vec<String> = conn
         .prepare("SELECT event FROM audit_log ORDER BY seq")
         .unwrap()

@@ -18,12 +18,15 @@
 //!
 //! Every wait polls the page for a condition, with a deadline; none sleeps and hopes.
 
-use std::io::{BufRead, BufReader, Write as _};
+mod common;
+
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Playground, fresh_dir, playground_command};
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -41,13 +44,11 @@ async fn a_trainer_runs_the_demo_from_leak_to_drain() {
     let Some(browser) = Browser::find() else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("playground-browser-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("browser");
 
     let driver = Chromedriver::start(&browser.chromedriver, &dir);
     let queue = QUEUE.to_string();
-    let mut server = Playground::start(&dir, &["--queue", &queue, "--workers", "8"]);
+    let mut server = start_playground(&dir, &["--queue", &queue, "--workers", "8"]);
     let page = connect(&driver, &browser.chromium, &dir).await;
 
     page.goto(&server.url).await.unwrap();
@@ -293,7 +294,9 @@ async fn a_trainer_runs_the_demo_from_leak_to_drain() {
     save_screenshot("runbook-7-stopped.png", &page.screenshot().await.unwrap());
 
     // The process itself: a clean exit, and the account in its log.
-    let status = server.exit_status(Duration::from_secs(30)).await;
+    let status = server
+        .exit_status(Duration::from_secs(30), || read_log(&dir))
+        .await;
     let log = std::fs::read_to_string(dir.join("playground.log")).unwrap();
     assert!(status.success(), "exit status {status}; log:\n{log}");
     let total = accepted + fire_and_forget;
@@ -398,65 +401,20 @@ impl Drop for Chromedriver {
     }
 }
 
-/// The playground binary on 127.0.0.1 port 0, stopped when dropped.
-struct Playground {
-    child: Child,
-    url: String,
+/// The playground binary on 127.0.0.1 port 0, its database and its log
+/// (`playground.log`) in `dir`; stopped when dropped.
+fn start_playground(dir: &Path, args: &[&str]) -> Playground {
+    let log = std::fs::File::create(dir.join("playground.log")).unwrap();
+    let child = playground_command(&dir.join("clinic.db"), args)
+        .stderr(log)
+        .spawn()
+        .expect("start the playground binary");
+    Playground::new(child, || read_log(dir))
 }
 
-impl Playground {
-    fn start(dir: &Path, args: &[&str]) -> Playground {
-        let log = std::fs::File::create(dir.join("playground.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_playground"))
-            .args(["--addr", "127.0.0.1:0", "--db"])
-            .arg(dir.join("clinic.db"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("start the playground binary");
-        // The first stdout line names the port; read it on a thread, with a deadline.
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the playground printed its address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first stdout line: {line:?}"))
-            .to_owned();
-        Playground { child, url }
-    }
-}
-
-impl Playground {
-    /// How the process ended, once it has; fails after `within`.
-    async fn exit_status(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the playground did not exit within {within:?} of its drain"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Playground {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// What the playground has logged so far.
+fn read_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("playground.log")).unwrap_or_default()
 }
 
 /// A headless Chromium session, its window sized like a projector's.

@@ -6,61 +6,21 @@
 //! start a burst also serve the router on 127.0.0.1, since a burst sends real
 //! HTTP to the server's own address.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
 use axum::http::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, Request, StatusCode};
+use common::{LOOPBACK, call, call_from, clinic, get, post_json, report, respond_from};
 use http_body_util::BodyExt;
-use playground::store::Db;
-use playground::{AppState, Clinic, Config, app};
-use serde_json::{Value, json};
+use playground::{AppState, Config, app};
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 
-/// A client on this machine, and one on the conference Wi-Fi (TEST-NET-3).
-const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 50_000);
+/// A client on the conference Wi-Fi (TEST-NET-3), not on this machine.
 const ELSEWHERE: ([u8; 4], u16) = ([203, 0, 113, 7], 50_000);
-
-fn clinic(config: Config) -> AppState {
-    Clinic::start(config, Db::open(":memory:").expect("in-memory database"))
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    json: Value,
-    text: String,
-}
-
-/// Sends `request` as if from `client`.
-async fn call_from(client: ([u8; 4], u16), state: &AppState, request: Request<Body>) -> Answer {
-    let response = app(state.clone())
-        .layer(MockConnectInfo(SocketAddr::from(client)))
-        .oneshot(request)
-        .await
-        .expect("the router never fails");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Answer {
-        status,
-        headers,
-        json: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
-}
-
-async fn call(state: &AppState, request: Request<Body>) -> Answer {
-    call_from(LOOPBACK, state, request).await
-}
-
-fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
-}
 
 /// A control request as a script or curl sends it: form body, JSON answer.
 fn control(path: &str, form: &str) -> Request<Body> {
@@ -79,14 +39,9 @@ fn form_post(path: &str, form: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// An upload of `text` as a report, as a patient's app sends it.
 fn upload(text: &str) -> Request<Body> {
-    Request::post("/api/epros/upload")
-        .header(CONTENT_TYPE, "application/json")
-        .body(Body::from(
-            json!({"patientId": "SUBJ-0042", "trialId": "EPRO-2024-07", "reportData": text})
-                .to_string(),
-        ))
-        .unwrap()
+    post_json("/api/epros/upload", report(text))
 }
 
 /// The `name=value` part of a response's `Set-Cookie` for `name`.
@@ -256,12 +211,9 @@ async fn first_event(state: &AppState) -> String {
     text
 }
 
+/// Opens `/events`, from this machine.
 async fn call_stream(state: &AppState) -> axum::response::Response {
-    let response = app(state.clone())
-        .layer(MockConnectInfo(SocketAddr::from(LOOPBACK)))
-        .oneshot(get("/events"))
-        .await
-        .unwrap();
+    let response = respond_from(LOOPBACK, state, get("/events")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
     response

@@ -5,9 +5,11 @@
 //!
 //! Every wait polls for a condition with a deadline; none sleeps and hopes.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::header::HOST;
 use axum::http::{Method, Request};
+use common::{Playground, TempDir, playground_command, report};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use playground::loadgen::{self, Reply};
@@ -23,27 +26,17 @@ use tokio::net::TcpStream;
 
 /// The binary, started with `args`, and what it has printed so far.
 struct Server {
-    child: Child,
+    playground: Playground,
     url: String,
     stderr: Arc<Mutex<String>>,
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Server {
     fn start(name: &str, args: &[&str]) -> Server {
-        let dir = std::env::temp_dir().join(format!("playground-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("clinic.db");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_playground"));
-        command.args(["--addr", "127.0.0.1:0"]);
-        if !args.contains(&"--db") {
-            command.args(["--db", db.to_str().unwrap()]);
-        }
-        let mut child = command
-            .args(args)
+        let dir = TempDir::new(name);
+        let mut child = playground_command(&dir.db_path(), args)
             .env("RUST_LOG", "playground=info")
-            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the playground binary");
@@ -65,29 +58,11 @@ impl Server {
         });
 
         // The first stdout line names the port.
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the server printed its address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "first stdout line was {line:?}; log:\n{}",
-                    stderr.lock().unwrap()
-                )
-            })
-            .to_owned();
+        let playground = Playground::new(child, || stderr.lock().unwrap().clone());
+        let url = playground.url.clone();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         Server {
-            child,
+            playground,
             url,
             stderr,
             dir,
@@ -95,7 +70,7 @@ impl Server {
     }
 
     fn db_path(&self) -> PathBuf {
-        self.dir.join("clinic.db")
+        self.dir.db_path()
     }
 
     async fn get(&self, path: &str) -> Reply {
@@ -131,25 +106,18 @@ impl Server {
 
     fn sigterm(&self) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.playground.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success());
     }
 
-    fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running {within:?} after SIGTERM; log:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+    /// How the server ended, once it has; fails after `within`, with its log.
+    async fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
+        let stderr = &self.stderr;
+        self.playground
+            .exit_status(within, || stderr.lock().unwrap().clone())
+            .await
     }
 
     fn log(&self) -> String {
@@ -161,20 +129,6 @@ impl Server {
         let count: i64 = conn.query_row(sql, [], |row| row.get(0)).unwrap();
         count.try_into().unwrap()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Only if a test failed half-way: our own child, by its handle.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn upload_body(text: &str) -> String {
-    serde_json::json!({"patientId": "SUBJ-0001", "trialId": "EPRO-2024-07", "reportData": text})
-        .to_string()
 }
 
 #[tokio::test]
@@ -204,13 +158,13 @@ async fn sigterm_with_a_full_queue_stores_every_accepted_report() {
             s["shuttingDown"] == true
         })
         .await;
-    let late = loadgen::send(Method::POST, &upload, Some(&upload_body("late")))
+    let late = loadgen::send(Method::POST, &upload, Some(&report("late")))
         .await
         .unwrap();
     assert_eq!(late.status, 503);
     assert_eq!(late.json()["code"], "shutting_down");
 
-    let status = server.wait_for_exit(Duration::from_secs(30));
+    let status = server.wait_for_exit(Duration::from_secs(30)).await;
     let log = server.log();
     assert_eq!(status.code(), Some(0), "log:\n{log}");
     let summary = format!("accepted {accepted}, stored {accepted}, lost 0");
@@ -249,13 +203,9 @@ async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
     let upload = format!("{}/api/epros/upload", server.url);
     let mut ids = Vec::new();
     for i in 0..10 {
-        let reply = loadgen::send(
-            Method::POST,
-            &upload,
-            Some(&upload_body(&format!("report {i}"))),
-        )
-        .await
-        .unwrap();
+        let reply = loadgen::send(Method::POST, &upload, Some(&report(&format!("report {i}"))))
+            .await
+            .unwrap();
         if reply.status == 202 {
             ids.push(reply.json()["id"].as_str().unwrap().to_owned());
         }
@@ -264,7 +214,7 @@ async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
     assert!((6..=7).contains(&ids.len()), "accepted {}", ids.len());
 
     server.sigterm();
-    let status = server.wait_for_exit(Duration::from_secs(20));
+    let status = server.wait_for_exit(Duration::from_secs(20)).await;
     let log = server.log();
     assert_eq!(status.code(), Some(2), "log:\n{log}");
 
@@ -446,7 +396,7 @@ async fn the_dashboard_button_drains_like_sigterm_and_open_event_streams_end() {
     assert!(!events.read_until(Duration::from_secs(5), "more").await);
 
     // The open stream did not hold the exit up.
-    let status = server.wait_for_exit(Duration::from_secs(10));
+    let status = server.wait_for_exit(Duration::from_secs(10)).await;
     let log = server.log();
     assert_eq!(status.code(), Some(0), "log:\n{log}");
     assert!(
