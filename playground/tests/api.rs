@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{Method, Request, StatusCode};
-use common::{TempDir, call, clinic, clinic_on_file, get, post_json, report};
+use common::{TempDir, call, clinic, clinic_on_file, get, post_json, report, wait_for_stats};
 use playground::{AppState, Config};
 use serde_json::json;
 
@@ -408,15 +408,11 @@ async fn no_phone_id_number_or_email_reaches_the_database() {
         let answer = call(&state, post_json(path, report(&text))).await;
         assert!(answer.status.is_success(), "{path}: {}", answer.text);
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while state.stats().stored < identifiers.len() as u64 {
-        assert!(
-            Instant::now() < deadline,
-            "reports not stored: {:?}",
-            state.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let all = identifiers.len() as u64;
+    wait_for_stats(&state, Duration::from_secs(5), "every report stored", |s| {
+        s.stored >= all
+    })
+    .await;
 
     let conn = rusqlite::Connection::open(db.db_path()).unwrap();
     let mut texts = Vec::new();
@@ -520,26 +516,17 @@ async fn workers_can_be_paused_resumed_and_resized_while_running() {
     // Four workers, resumed: all four reports are worked on at once.
     state.set_workers(4);
     state.set_paused(false);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while state.stats().busy < 4 {
-        assert!(
-            Instant::now() < deadline,
-            "never 4 busy: {:?}",
-            state.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for_stats(&state, Duration::from_secs(5), "4 busy workers", |s| {
+        s.busy >= 4
+    })
+    .await;
     state.set_workers(1);
     assert_eq!(state.stats().workers, 1);
     // Retired workers finish the report they hold.
-    while state.stats().stored < 4 {
-        assert!(
-            Instant::now() < deadline,
-            "not all stored: {:?}",
-            state.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_stats(&state, Duration::from_secs(5), "all 4 stored", |s| {
+        s.stored >= 4
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -81,6 +81,28 @@ pub async fn call(state: &AppState, request: Request<Body>) -> Answer {
 }
 
 /// A GET of `path`, without a body.
+/// Polls the service's counters until `done` holds, or fails after `within`
+/// naming `what` and the last counters seen.
+pub async fn wait_for_stats(
+    state: &AppState,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&playground::stats::Stats) -> bool,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let stats = state.stats();
+        if done(&stats) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited {within:?} for {what}: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 pub fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
