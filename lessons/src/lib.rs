@@ -57,7 +57,9 @@ thread_local! {
 
 /// Reads the flags after the program name. Anything but `--fast` or `--help`
 /// is an error naming the flag.
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+pub fn parse_args<I: IntoIterator<Item = String>>(
+    args: I,
+) -> Result<Command, String> {
     let mut clock = Clock::Real;
     for arg in args {
         match arg.as_str() {

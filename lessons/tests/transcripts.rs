@@ -37,7 +37,8 @@ fn lessons() -> Vec<(String, PathBuf)> {
     names
         .into_iter()
         .map(|name| {
-            let exe = bin_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+            let exe =
+                bin_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
             (name, exe)
         })
         .collect()
@@ -47,8 +48,9 @@ fn expected(lesson: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("transcripts")
         .join(format!("{lesson}.txt"));
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{lesson} has no transcript at {}: {e}", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{lesson} has no transcript at {}: {e}", path.display())
+    })
 }
 
 fn run(exe: &Path, args: &[&str]) -> (Output, Duration) {
@@ -121,7 +123,9 @@ fn real_clock_runs_print_the_same_lines_at_about_the_same_times() {
     // about as long as the slowest lesson (15 s at most).
     let runs: Vec<_> = lessons()
         .into_iter()
-        .map(|(lesson, exe)| std::thread::spawn(move || (lesson.clone(), run(&exe, &[]))))
+        .map(|(lesson, exe)| {
+            std::thread::spawn(move || (lesson.clone(), run(&exe, &[])))
+        })
         .collect();
     let mut failures = Vec::new();
     for handle in runs {
@@ -147,7 +151,8 @@ fn real_clock_runs_print_the_same_lines_at_about_the_same_times() {
             let (Some((got_at, got_text)), Some((want_at, want_text))) =
                 (split_stamp(got), split_stamp(wanted))
             else {
-                failures.push(format!("{lesson}: unstamped line {got:?} / {wanted:?}"));
+                failures
+                    .push(format!("{lesson}: unstamped line {got:?} / {wanted:?}"));
                 continue;
             };
             if masked(got_text) != masked(want_text)

@@ -69,7 +69,8 @@ async fn lesson() {
 fn tokio_capacity_zero_panics() -> bool {
     let quiet = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let panicked = std::panic::catch_unwind(|| tokio::sync::mpsc::channel::<u8>(0)).is_err();
+    let panicked =
+        std::panic::catch_unwind(|| tokio::sync::mpsc::channel::<u8>(0)).is_err();
     std::panic::set_hook(quiet);
     panicked
 }

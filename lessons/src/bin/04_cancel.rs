@@ -42,7 +42,8 @@ struct Counts {
 
 async fn lesson() {
     let c = scenario().await;
-    let (before, after, closing) = (c.before_opening, &c.after_requests, c.at_closing);
+    let (before, after, closing) =
+        (c.before_opening, &c.after_requests, c.at_closing);
     say!(
         "verdict: alive tasks {before} before opening, {after:?} after requests, {closing} after closing: no leak"
     );
@@ -108,7 +109,10 @@ async fn with_timeout(patient: &'static str) -> String {
 // ANCHOR: fix_token
 /// Fix 2: the query is its own task, so the deadline must be sent to it.
 async fn with_token(patient: &'static str) -> String {
-    say!("handler {patient}: asked the lab, a CancellationToken stops the query at 2 s");
+    say!(
+        "handler {patient}: asked the lab, \
+         a CancellationToken stops the query at 2 s"
+    );
     let token = CancellationToken::new();
     let (reply, mut result) = mpsc::channel(1);
     let query = tokio::spawn(cancellable_query(patient, token.clone(), reply));
@@ -119,7 +123,11 @@ async fn with_token(patient: &'static str) -> String {
     outcome
 }
 
-async fn cancellable_query(patient: &'static str, token: CancellationToken, reply: Sender<String>) {
+async fn cancellable_query(
+    patient: &'static str,
+    token: CancellationToken,
+    reply: Sender<String>,
+) {
     tokio::select! {
         // `biased`: a cancelled token wins over anything else that is ready.
         biased;
@@ -135,7 +143,10 @@ async fn cancellable_query(patient: &'static str, token: CancellationToken, repl
 /// it after the work, the way its `select { case <-ctx.Done(): ... default: }`
 /// runs after `time.Sleep(5 * time.Second)`.
 async fn articles_fix(patient: &'static str) -> String {
-    say!("handler {patient}: asked the lab the article's way, ctx checked after the work");
+    say!(
+        "handler {patient}: asked the lab the article's way, \
+         ctx checked after the work"
+    );
     let ctx = CancellationToken::new();
     // Go's `defer cancel()`: the guard cancels `ctx` when the handler returns.
     // Named `_cancel`, not `_`, so it lives until then.
@@ -144,7 +155,10 @@ async fn articles_fix(patient: &'static str) -> String {
     tokio::spawn(async move {
         let history = slow_query(patient).await;
         if ctx.is_cancelled() {
-            say!("lab: {patient}'s query sees ctx.Done() only now, 3 s after its handler gave up");
+            say!(
+                "lab: {patient}'s query sees ctx.Done() only now, \
+                 3 s after its handler gave up"
+            );
             return;
         }
         let _ = reply.send(history).await;

@@ -38,9 +38,18 @@ async fn lesson() {
     // `&mut nurse` lets the watchdog give up on the task without losing it.
     if timeout(PATIENCE, &mut nurse).await.is_err() {
         let (waited, alive) = (PATIENCE.as_secs_f64(), alive_tasks());
-        say!("watchdog: the nurse is still not done after {waited:.1} s; tasks alive: {alive}");
-        say!("watchdog: diagnosis: her send waits for a receiver, the receiver is her next line");
-        say!("watchdog: Go stops a program whose goroutines all sleep; tokio waits with her");
+        say!(
+            "watchdog: the nurse is still not done after {waited:.1} s; \
+             tasks alive: {alive}"
+        );
+        say!(
+            "watchdog: diagnosis: her send waits for a receiver, \
+             the receiver is her next line"
+        );
+        say!(
+            "watchdog: Go stops a program whose goroutines all sleep; \
+             tokio waits with her"
+        );
         // Nothing will ever wake her: abort, or the task leaks (lesson 03).
         nurse.abort();
         let _ = nurse.await;

@@ -81,7 +81,10 @@ async fn drain_and_wait() -> Arc<Ledger> {
     tracker.close();
     let [accepted, taken, stored] = ledger.counts();
     let (writing, queued) = (taken - stored, accepted - taken);
-    say!("shutdown: stopped accepting; {writing} reports being written, {queued} queued");
+    say!(
+        "shutdown: stopped accepting; \
+         {writing} reports being written, {queued} queued"
+    );
     // 3. Wait for the backlog, but not forever: the host kills us at some point.
     match timeout(DEADLINE, tracker.wait()).await {
         Ok(()) => say!("shutdown: every task has finished; exiting"),
@@ -94,7 +97,9 @@ async fn drain_and_wait() -> Arc<Ledger> {
 // ANCHOR: service
 /// Opens the service: an intake and two workers around one queue. `spawn`
 /// starts each task; who holds them decides what a shutdown can wait for.
-fn open(mut spawn: impl FnMut(BoxFuture<'static, ()>)) -> (CancellationToken, Arc<Ledger>) {
+fn open(
+    mut spawn: impl FnMut(BoxFuture<'static, ()>),
+) -> (CancellationToken, Arc<Ledger>) {
     let (stop, ledger) = (CancellationToken::new(), Arc::<Ledger>::default());
     // Room for 64: at this rate a send never waits (a full queue is lesson 07).
     // flume's Receiver can be cloned: two workers share one queue, as two
@@ -109,7 +114,11 @@ fn open(mut spawn: impl FnMut(BoxFuture<'static, ()>)) -> (CancellationToken, Ar
 
 /// Accepts report n at `(n + 0.5) × 0.1 s` until told to stop. Absolute
 /// times keep the real clock's small lateness from adding up.
-async fn intake(queue: flume::Sender<u32>, stop: CancellationToken, ledger: Arc<Ledger>) {
+async fn intake(
+    queue: flume::Sender<u32>,
+    stop: CancellationToken,
+    ledger: Arc<Ledger>,
+) {
     let opened = Instant::now();
     for n in 0.. {
         tokio::select! {
@@ -156,7 +165,8 @@ impl Ledger {
     }
     fn print(&self) {
         let [accepted, taken, stored] = self.counts();
-        let (lost, writing, queued) = (self.lost(), taken - stored, accepted - taken);
+        let (lost, writing, queued) =
+            (self.lost(), taken - stored, accepted - taken);
         say!("count: accepted {accepted}, stored {stored}, lost {lost}");
         if lost > 0 {
             say!("count: the lost: {writing} half-written, {queued} still queued");

@@ -56,7 +56,10 @@ async fn lesson() {
     }
     // Same workers, same burst: a bigger queue only trades refusals for waiting.
     let (capacity, rejected, wait) = last;
-    say!("{capacity} slots: {rejected} refused, yet a report waited {wait:.1} s unopened");
+    say!(
+        "{capacity} slots: {rejected} refused, \
+         yet a report waited {wait:.1} s unopened"
+    );
 }
 // ANCHOR_END: lesson
 
@@ -68,7 +71,10 @@ async fn try_send_or_wait() {
         match queue.try_send(report) {
             Ok(()) => say!("intake: {report} queued -> 202 Accepted"),
             Err(TrySendError::Full(report)) => {
-                say!("intake: queue full, {report} handed back at once -> 503, retry later");
+                say!(
+                    "intake: queue full, {report} handed back at once \
+                     -> 503, retry later"
+                );
             }
             Err(TrySendError::Disconnected(_)) => unreachable!("`inbox` is alive"),
         }
@@ -120,7 +126,10 @@ async fn burst(capacity: usize, at: Instant) -> (usize, Duration, Instant) {
 /// Stores reports until the queue is closed and empty. Returns the longest
 /// time a report sat in the queue before this worker took it, and when the
 /// worker was due to be free again.
-async fn worker(inbox: flume::Receiver<Instant>, mut free_at: Instant) -> (Duration, Instant) {
+async fn worker(
+    inbox: flume::Receiver<Instant>,
+    mut free_at: Instant,
+) -> (Duration, Instant) {
     let mut longest = Duration::ZERO;
     while let Ok(arrived) = inbox.recv_async().await {
         longest = longest.max(arrived.elapsed());

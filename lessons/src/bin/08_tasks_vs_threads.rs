@@ -40,7 +40,9 @@ async fn lesson() {
     say!("{REQUESTS} requests at once; each waits 0.05 s on the database");
     let took = stopwatch(bank(COUNTERS).await);
     let per_counter = REQUESTS / COUNTERS;
-    say!("bank, {COUNTERS} counters: all answered after {took}, {per_counter} in turn at each");
+    say!(
+        "bank, {COUNTERS} counters: all answered after {took}, {per_counter} in turn at each"
+    );
     let took = stopwatch(task_per_request().await);
     say!("one task per request: all answered after {took}, every wait at once");
     park_and_measure(start + ms(6_000), start + ms(6_500)).await;
@@ -125,7 +127,9 @@ async fn park_and_measure(until: Instant, recount: Instant) {
     // A task is one allocation: tokio's header plus the future, sized by the
     // compiler for what it holds across its `.await`. A goroutine gets a
     // stack instead, which starts small and grows.
-    say!("Go: a goroutine starts with a 2 KB stack; PHP-FPM: a process of tens of MB");
+    say!(
+        "Go: a goroutine starts with a 2 KB stack; PHP-FPM: a process of tens of MB"
+    );
     say!("sending the signal");
     signal.cancel();
     parked.close();
