@@ -119,9 +119,7 @@ pub fn runtime(clock: Clock) -> Runtime {
     if clock == Clock::Paused {
         builder.start_paused(true);
     }
-    builder
-        .build()
-        .expect("a current-thread runtime always builds")
+    builder.build().expect("a current-thread runtime always builds")
 }
 
 /// Runs `future` to completion on a fresh lesson runtime with the clock
@@ -193,10 +191,7 @@ mod tests {
     #[test]
     fn flags_choose_the_clock() {
         assert_eq!(parse_args(args(&[])), Ok(Command::Run(Clock::Real)));
-        assert_eq!(
-            parse_args(args(&["--fast"])),
-            Ok(Command::Run(Clock::Paused))
-        );
+        assert_eq!(parse_args(args(&["--fast"])), Ok(Command::Run(Clock::Paused)));
         assert_eq!(parse_args(args(&["--help"])), Ok(Command::Help));
         assert_eq!(
             parse_args(args(&["--fats"])),

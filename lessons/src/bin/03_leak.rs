@@ -58,10 +58,7 @@ async fn scenario() -> Counts {
     // A spare handle "for the nightly report", which nobody ever writes.
     let nightly_report = audit.clone();
     // ANCHOR_END: forgotten_sender
-    say!(
-        "clinic: open, alive tasks {}: the audit writer",
-        alive_tasks()
-    );
+    say!("clinic: open, alive tasks {}: the audit writer", alive_tasks());
 
     let mut after_requests = Vec::new();
     for patient in ["P-001", "P-002"] {
@@ -90,11 +87,7 @@ async fn scenario() -> Counts {
     // ANCHOR_END: closing
     // The writer's "goes home" line never prints: compare lesson 04.
     let at_closing = alive_tasks();
-    Counts {
-        before_opening,
-        after_requests,
-        at_closing,
-    }
+    Counts { before_opening, after_requests, at_closing }
 }
 // ANCHOR_END: lesson
 

@@ -76,11 +76,7 @@ async fn scenario() -> Counts {
     writer.await.expect("the audit writer does not panic");
     // ANCHOR_END: closing
     let at_closing = alive_tasks();
-    Counts {
-        before_opening,
-        after_requests,
-        at_closing,
-    }
+    Counts { before_opening, after_requests, at_closing }
 }
 // ANCHOR_END: lesson
 

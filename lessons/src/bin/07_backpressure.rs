@@ -90,10 +90,7 @@ async fn try_send_or_wait() {
     // The other way: wait for room, with the patient's request still open.
     say!("intake: send().await with P-003 instead: waiting for a slot");
     let since = Instant::now();
-    queue
-        .send_async("P-003")
-        .await
-        .expect("the worker holds the inbox");
+    queue.send_async("P-003").await.expect("the worker holds the inbox");
     let held = since.elapsed().as_secs_f64();
     say!("intake: P-003 queued; the patient's request was open {held:.1} s");
     worker.await.expect("the worker does not panic");
@@ -112,9 +109,8 @@ async fn burst(capacity: usize, at: Instant) -> (usize, Duration, Instant) {
     let accepted = (0..BURST).filter(|_| queue.try_send(at).is_ok()).count();
     drop(queue);
 
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| tokio::spawn(worker(inbox.clone(), at)))
-        .collect();
+    let workers: Vec<_> =
+        (0..WORKERS).map(|_| tokio::spawn(worker(inbox.clone(), at))).collect();
     let (mut longest, mut done) = (Duration::ZERO, at);
     for worker in workers {
         let (waited, free_at) = worker.await.expect("workers do not panic");

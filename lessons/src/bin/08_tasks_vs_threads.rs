@@ -121,10 +121,7 @@ async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) 
     }
     // A parked task is not polled again until its signal: it costs no CPU.
     sleep_until(tasks_at).await;
-    say!(
-        "tasks alive: {} (Go: runtime.NumGoroutine())",
-        alive_tasks()
-    );
+    say!("tasks alive: {} (Go: runtime.NumGoroutine())", alive_tasks());
     added("task", TASKS, middle, resident_kib());
     say!("PHP-FPM: tens of MB a process (the article's figure, not measured)");
 
@@ -135,10 +132,7 @@ async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) 
     // Waking them all is CPU work, which only the real clock sees: the line
     // goes out at a set time so that both clocks stamp it alike.
     sleep_until(end).await;
-    say!(
-        "every thread and task saw it and ended; parked: {}",
-        parked.len()
-    );
+    say!("every thread and task saw it and ended; parked: {}", parked.len());
 }
 
 /// Starts `THREADS` threads that block on `signal`, each counted in `parked`
@@ -181,10 +175,9 @@ fn added(what: &str, count: usize, before: Option<u64>, after: Option<u64>) {
 /// memory for a thread (its kernel stack) is not in it.
 fn resident_kib() -> Option<u64> {
     let text = match std::fs::read_to_string("/proc/self/status") {
-        Ok(status) => status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))?
-            .to_owned(),
+        Ok(status) => {
+            status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.to_owned()
+        }
         Err(_) => {
             let pid = std::process::id().to_string();
             let mut ps = std::process::Command::new("ps");
