@@ -166,6 +166,18 @@ pub fn alive_tasks() -> usize {
     Handle::current().metrics().num_alive_tasks()
 }
 
+/// A wait the lesson measured, in seconds, to the nearest half second.
+///
+/// Every wait the lessons print is a whole or half number of seconds by
+/// design. On the real clock a timer fires a little late, never early, and on
+/// a busy machine it can be a tenth or two late: rounding to the half second
+/// keeps a timer up to 0.25 s late from changing what the line says. The
+/// line's stamp keeps the finer reading. (Give a lesson waits of other lengths
+/// and this rounds them too: print `waited.as_secs_f64()` to see the tenths.)
+pub fn half_seconds(waited: Duration) -> f64 {
+    (waited.as_secs_f64() * 2.0).round() / 2.0
+}
+
 /// Shorthand for a duration in milliseconds, so timelines read as numbers.
 pub const fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -197,6 +209,16 @@ mod tests {
             parse_args(args(&["--fats"])),
             Err("unknown flag `--fats`".to_owned())
         );
+    }
+
+    #[test]
+    fn measured_waits_round_to_the_half_second() {
+        assert_eq!(half_seconds(ms(1_500)), 1.5);
+        // A timer 0.2 s late on a busy machine still reads as planned...
+        assert_eq!(half_seconds(ms(1_700)), 1.5);
+        assert_eq!(half_seconds(ms(220)), 0.0);
+        // ...but a wait of another length is not hidden.
+        assert_eq!(half_seconds(ms(1_800)), 2.0);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The fast runs are timed, so they must not share the two cores with the
@@ -26,6 +26,8 @@ static ONE_SUITE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const MACHINE_DEPENDENT: &str = "(varies by machine)";
 const REAL_CLOCK_TOLERANCE: f64 = 0.3;
+/// Lessons that burn CPU on purpose: 08 parks 1,000 threads and 100,000 tasks.
+const RUN_ALONE: [&str; 1] = ["08_tasks_vs_threads"];
 
 /// Every lesson binary, found next to the one cargo built for this test.
 fn lessons() -> Vec<(String, PathBuf)> {
@@ -69,12 +71,35 @@ fn expected_stderr(lesson: &str) -> String {
 }
 
 fn run(exe: &Path, args: &[&str]) -> (Output, Duration) {
+    run_command(Command::new(exe).args(args))
+}
+
+fn run_command(command: &mut Command) -> (Output, Duration) {
     let started = Instant::now();
-    let output = Command::new(exe)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));
+    let output =
+        command.output().unwrap_or_else(|e| panic!("running {command:?}: {e}"));
     (output, started.elapsed())
+}
+
+/// A real-clock run, at a raised priority where the OS allows it.
+///
+/// The real-clock runs check the lessons' timing, not the machine's load: on
+/// a busy two-core machine (neighbours' builds, or the busy loops of a load
+/// test) a lesson whose timer has fired can wait half a second for a core. A
+/// lesson mostly sleeps, so raising its priority (`nice -n -10`) costs the
+/// others little and gets it a core as soon as it wakes. Without the right to
+/// (not root, no CAP_SYS_NICE) it runs at normal priority.
+fn run_on_the_real_clock(exe: &Path) -> (Output, Duration) {
+    static ALLOWED: OnceLock<bool> = OnceLock::new();
+    let allowed = *ALLOWED.get_or_init(|| {
+        let probe = Command::new("nice").args(["-n", "-10", "true"]).output();
+        probe.is_ok_and(|probe| probe.status.success() && probe.stderr.is_empty())
+    });
+    if allowed {
+        run_command(Command::new("nice").args(["-n", "-10"]).arg(exe))
+    } else {
+        run(exe, &[])
+    }
 }
 
 fn stdout_of(lesson: &str, output: &Output) -> String {
@@ -163,17 +188,29 @@ fn fast_runs_print_the_checked_transcripts_within_a_second() {
 #[test]
 fn real_clock_runs_print_the_same_lines_at_about_the_same_times() {
     let _alone = ONE_SUITE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    // The lessons mostly sleep, so they run side by side: the whole check takes
-    // about as long as the slowest lesson (15 s at most).
-    let runs: Vec<_> = lessons()
+    // The lessons mostly sleep, so they run side by side, started a tenth of a
+    // second apart so that their start-up work (loading a debug binary,
+    // building a runtime) does not all land in the same instant. The lessons
+    // that burn CPU run after the rest, one at a time: their bursts would make
+    // everyone else's timers late on a busy two-core machine.
+    let (alone, together): (Vec<_>, Vec<_>) = lessons()
         .into_iter()
-        .map(|(lesson, exe)| {
-            std::thread::spawn(move || (lesson.clone(), run(&exe, &[])))
-        })
+        .partition(|(lesson, _)| RUN_ALONE.contains(&lesson.as_str()));
+    let mut runs = Vec::new();
+    for (lesson, exe) in together {
+        runs.push(std::thread::spawn(move || (lesson, run_on_the_real_clock(&exe))));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let runs: Vec<_> = runs
+        .into_iter()
+        .map(|handle| handle.join().expect("runner thread"))
+        .chain(alone.into_iter().map(|(lesson, exe)| {
+            let output = run_on_the_real_clock(&exe);
+            (lesson, output)
+        }))
         .collect();
     let mut failures = Vec::new();
-    for handle in runs {
-        let (lesson, (output, took)) = handle.join().expect("runner thread");
+    for (lesson, (output, took)) in runs {
         if took > Duration::from_secs(15) {
             failures.push(format!(
                 "{lesson} took {took:?} on the real clock, over 15 s"

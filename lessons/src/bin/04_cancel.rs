@@ -24,7 +24,7 @@
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, ms, say};
+use lessons::{alive_tasks, half_seconds, ms, say};
 use tokio::sync::mpsc::{self, Receiver, Sender};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
@@ -188,7 +188,7 @@ struct Work(&'static str, Instant);
 
 impl Drop for Work {
     fn drop(&mut self) {
-        let (patient, ran) = (self.0, self.1.elapsed().as_secs_f64());
+        let (patient, ran) = (self.0, half_seconds(self.1.elapsed()));
         say!("lab: {patient}'s query stopped after {ran:.1} s of work");
     }
 }

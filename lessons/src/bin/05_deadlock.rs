@@ -22,7 +22,7 @@
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, ms, say};
+use lessons::{alive_tasks, half_seconds, ms, say};
 use tokio::time::{Duration, Instant, sleep, timeout};
 
 /// How long the watchdog lets a hand-off take before calling it stuck.
@@ -97,7 +97,7 @@ async fn receive_in_another_task() {
     say!("nurse: holding P-001's report out to the tube");
     let since = Instant::now();
     tube.send_async("P-001's report").await.expect("the lab is open");
-    let held = since.elapsed().as_secs_f64();
+    let held = half_seconds(since.elapsed());
     say!("nurse: handed it over (held it {held:.1} s)");
     lab.await.expect("the lab task does not panic");
 }

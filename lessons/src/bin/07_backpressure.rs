@@ -24,7 +24,7 @@
 use std::process::ExitCode;
 
 use flume::TrySendError;
-use lessons::{ms, say};
+use lessons::{half_seconds, ms, say};
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
 /// The burst: every patient of a study submits in the same instant.
@@ -91,7 +91,7 @@ async fn try_send_or_wait() {
     say!("intake: send().await with P-003 instead: waiting for a slot");
     let since = Instant::now();
     queue.send_async("P-003").await.expect("the worker holds the inbox");
-    let held = since.elapsed().as_secs_f64();
+    let held = half_seconds(since.elapsed());
     say!("intake: P-003 queued; the patient's request was open {held:.1} s");
     worker.await.expect("the worker does not panic");
 }
@@ -128,12 +128,18 @@ async fn worker(
 ) -> (Duration, Instant) {
     let mut longest = Duration::ZERO;
     while let Ok(arrived) = inbox.recv_async().await {
-        longest = longest.max(arrived.elapsed());
+        // Queued until this worker was due to be free. Counted from the plan,
+        // not from when its timer woke, which a busy machine makes a little
+        // later: the figure stays the same on any clock.
+        longest = longest.max(free_at.saturating_duration_since(arrived));
         // Each store ends 0.1 s after the previous one was due to end. On the
         // real clock every timer fires a little late; counting from the plan,
         // not from when we woke, keeps those delays from adding up.
         free_at += STORE;
         sleep_until(free_at).await;
+        // Let the other workers due at the same moment take theirs first: on
+        // a busy machine this one may wake late, and must not take two.
+        tokio::task::yield_now().await;
     }
     (longest, free_at)
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use lessons::{ms, say};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio::time::{Duration, Instant, MissedTickBehavior, interval, sleep};
+use tokio::time::{Duration, Instant, MissedTickBehavior, interval_at, sleep};
 
 /// What the database takes at once, and the SMS gateway a second.
 const CONNECTIONS: usize = 3;
@@ -33,6 +33,7 @@ fn main() -> ExitCode {
 
 // ANCHOR: lesson
 async fn lesson() {
+    let start = Instant::now();
     say!("--- six reports at once, a task each, no limit");
     let stored = store_all(Semaphore::MAX_PERMITS).await;
     say!("no limit: {stored} of 6 stored; the other patients got an error");
@@ -44,7 +45,8 @@ async fn lesson() {
     let sent = (0..8).filter(|_| gateway.try_send()).count();
     let refused = 8 - sent;
     say!("all at once: {sent} sent, {refused} refused (429 Too Many Requests)");
-    paced_reminders(Duration::from_secs(1) / SMS_PER_SECOND, 8).await;
+    let every = Duration::from_secs(1) / SMS_PER_SECOND;
+    paced_reminders(start + ms(2_800), every, 8).await;
 }
 // ANCHOR_END: lesson
 
@@ -56,8 +58,8 @@ async fn store_all(limit: usize) -> usize {
     let mut tasks = JoinSet::new();
     for n in 1..=6 {
         let (open, permits) = (open.clone(), permits.clone());
-        // The writes take 0.3, 0.5, 0.7, 0.3, ... s: no two end together.
-        let write = ms(300 + 200 * ((n - 1) % 3));
+        // Writes of 0.4, 0.6, 1.0, 0.4, ... s: no two events 0.2 s apart.
+        let write = ms([400, 600, 1_000][(n as usize - 1) % 3]);
         tasks.spawn(async move {
             if permits.available_permits() == 0 {
                 say!("P-00{n}: no permit free, waits in line (no thread held)");
@@ -68,8 +70,7 @@ async fn store_all(limit: usize) -> usize {
             store(&open, n, write).await
         });
     }
-    let stored = tasks.join_all().await;
-    stored.into_iter().filter(|stored| *stored).count()
+    tasks.join_all().await.into_iter().filter(|stored| *stored).count()
 }
 
 /// One report's write. The database refuses a connection over `CONNECTIONS`,
@@ -92,16 +93,15 @@ async fn store(open: &AtomicUsize, n: u64, write: Duration) -> bool {
 // ANCHOR_END: store
 
 // ANCHOR: paced
-/// Sends `count` reminders, one per tick of `every`; returns how many failed.
-async fn paced_reminders(every: Duration, count: u32) -> u32 {
+/// Sends `count` reminders, one a tick from `first`; returns how many failed.
+async fn paced_reminders(first: Instant, every: Duration, count: u32) -> u32 {
     let (mut gateway, mut refused) = (Gateway::new(), 0);
-    let mut ticks = interval(every);
-    // After a slow send, wait a whole period again instead of catching up in
-    // a burst of ticks (tokio's default): a burst is what gets refused.
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut ticks = interval_at(first, every);
+    // A tick missed while a send was slow is skipped, not fired at once with
+    // the next (`Burst`, tokio's default): a burst is what gets refused.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
     say!("paced instead, one every {:.1} s:", every.as_secs_f64());
     for n in 1..=count {
-        // The first tick completes at once; each one after it `every` later.
         ticks.tick().await;
         let sent = gateway.try_send();
         refused += u32::from(!sent);
@@ -144,7 +144,7 @@ mod tests {
             // One permit too many: the 4th task is refused, so are 5 and 6.
             assert_eq!(store_all(CONNECTIONS + 1).await, 3);
             // 8 a second against 5: after the first 5 tokens, 3 in 8 refused.
-            assert_eq!(paced_reminders(ms(125), 40).await, 11);
+            assert_eq!(paced_reminders(Instant::now(), ms(125), 40).await, 11);
         });
     }
 }
