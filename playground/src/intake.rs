@@ -147,7 +147,7 @@ struct RawUpload {
 /// | a field of the wrong type | 422 | `wrong_type` |
 /// | a field twice | 422 | `duplicate_field` |
 /// | a field missing or null | 422 | `missing_field` |
-/// | a field empty or blank | 422 | `empty_field` |
+/// | a field empty, blank or invisible | 422 | `empty_field` |
 /// | a field too long | 422 | `field_too_long` |
 /// | an id with other than letters, digits, `-`, `_` | 422 | `invalid_field` |
 /// | an id that is a phone/ID number/e-mail | 422 | `pii_in_identifier` |
@@ -291,7 +291,8 @@ fn required(field: &str, value: Option<String>) -> Result<String, AppError> {
             format!("{field} is missing (or null)."),
         ));
     };
-    if value.trim().is_empty() {
+    // Spaces, NULs, control and invisible characters alone are still empty.
+    if deidentify::is_blank(&value) {
         return Err(unprocessable(
             "empty_field",
             field,

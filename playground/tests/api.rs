@@ -215,6 +215,11 @@ fn bad_inputs() -> Vec<Bad> {
         upload("patientId an e-mail",    body(r#""a@b.cn""#, t, d),        422, "invalid_field",  Some("patientId")),
         upload("patientId a phone",      body(r#""13812345678""#, t, d),   422, "pii_in_identifier", Some("patientId")),
         upload("trialId an ID number",   body(p, r#""11010519900307123X""#, d), 422, "pii_in_identifier", Some("trialId")),
+        upload("patientId a phone in groups",    body(r#""138_1234_5678""#, t, d),         422, "pii_in_identifier", Some("patientId")),
+        upload("patientId a phone digit by digit", body(r#""1-3-8-1-2-3-4-5-6-7-8""#, t, d), 422, "pii_in_identifier", Some("patientId")),
+        upload("patientId a 15-digit ID number", body(r#""110105900307123""#, t, d),       422, "pii_in_identifier", Some("patientId")),
+        upload("reportData only NULs",   body(p, t, r#""\u0000\u0000""#),  422, "empty_field",    Some("reportData")),
+        upload("reportData only invisible", body(p, t, r#""\u200b\ufeff\u3000\u00a0\u0007""#), 422, "empty_field", Some("reportData")),
         upload("body over 64 KiB",       body(p, t, &long(70 * 1024)),     413, "body_too_large", None),
         Bad { content_type: Some("text/plain"), ..upload("text/plain", body(p, t, d), 415, "unsupported_media_type", None) },
         Bad { content_type: None,               ..upload("no Content-Type", body(p, t, d), 415, "unsupported_media_type", None) },
@@ -395,6 +400,14 @@ async fn no_phone_id_number_or_email_reaches_the_database() {
         "11010519900307123X",
         "zhang.wei@example.com",
         "13812345678@163.com",
+        "138.1234.5678",
+        "1 3 8 1 2 3 4 5 6 7 8",
+        "138\u{200b}1234\u{200b}5678",
+        "110105 1990 0307 1234",
+        "110105900307123",
+        "张伟@例子.中国",
+        "zhang.wei＠example。com",
+        "nurse@[192.0.2.7]",
     ];
     let db = TempDir::new("privacy");
     let state = clinic_on_file(Config::default(), &db.db_path());
@@ -447,7 +460,7 @@ async fn no_phone_id_number_or_email_reaches_the_database() {
             );
         }
         assert!(
-            !text.contains('@'),
+            !text.contains(['@', '＠']),
             "an e-mail address survives in {text:?}"
         );
         let longest_digit_run = text
