@@ -30,9 +30,10 @@ use std::time::Duration;
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::sse::{Event, Sse};
 use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
 use futures::stream::{self, Stream, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -60,21 +61,18 @@ pub async fn page(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
+    jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let flash = Flash::read(&headers);
+    // Shown once: the jar that comes back clears it.
+    let (jar, flash) = Flash::take(jar);
     let page = Page {
         live: Live::read(&state, false),
         access: state.controls.access(&headers, peer),
-        flash: flash.clone(),
+        flash,
         limits: Limits::default(),
     };
     let html = page.render().map_err(render_failed)?;
-    let mut response = ([(CACHE_CONTROL, "no-store")], Html(html)).into_response();
-    if flash.is_some() {
-        // Shown once: a reload does not show it again.
-        response.headers_mut().append(SET_COOKIE, Flash::clear());
-    }
-    Ok(response)
+    Ok((jar, [(CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
 // ANCHOR: events

@@ -18,7 +18,7 @@
 //!
 //! `GET /` is a live dashboard of all of it for a trainer to project
 //! (`dashboard.rs`), with controls to burst, pause, leak and shut down
-//! (`controls.rs`).
+//! (`controls/`).
 //!
 //! Every report, whichever way it came in, goes through one pipeline
 //! (`pipeline.rs`) and one database thread (`store.rs`).
