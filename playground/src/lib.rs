@@ -191,6 +191,11 @@ impl Clinic {
         self.controls.listening_on(addr);
     }
 
+    /// Where the server listens, once [`Clinic::set_listening_on`] was called.
+    pub fn listening_on(&self) -> Option<SocketAddr> {
+        self.controls.address()
+    }
+
     /// Requires this token on every control request (`--control-token`);
     /// without one, the controls answer only from this machine.
     pub fn set_control_token(&self, token: String) {

@@ -8,14 +8,22 @@
 //! anywhere, this machine included. And never from another web site's page:
 //! a browser on this machine would otherwise carry such a site's form post
 //! to 127.0.0.1 as a loopback request.
+//!
+//! Nor through DNS rebinding. A page on `evil.example` can make its own name
+//! resolve to 127.0.0.1 a moment after it loaded; its script then talks to
+//! this server from a loopback address, as a page of the same origin, with
+//! `Host: evil.example:3000` and a matching `Origin`. So without a token the
+//! request must also be *addressed* to this machine: `Host` must be
+//! `localhost`, `127.0.0.1` or `[::1]`, with the port the server listens on.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Request, State};
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -28,6 +36,7 @@ use crate::AppState;
 use crate::error::AppError;
 
 const TOKEN_COOKIE: &str = "control_token";
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 impl Controls {
     /// What the controls will do for this client, for the page to explain.
@@ -37,8 +46,9 @@ impl Controls {
                 Access::Unlocked
             }
             Some(_) => Access::NeedsToken,
-            None if peer.is_some_and(is_loopback) => Access::Local,
-            None => Access::LocalOnly,
+            None if !peer.is_some_and(is_loopback) => Access::LocalOnly,
+            None if !self.addressed_locally(headers) => Access::LoopbackNameOnly,
+            None => Access::Local,
         }
     }
 
@@ -67,17 +77,60 @@ impl Controls {
                 "The controls need the token this server was started with \
                  (--control-token). Enter it above the controls, then try again.",
             )),
-            (None, _) if peer.is_some_and(is_loopback) => Ok(()),
-            (None, _) => Err(AppError::new(
+            (None, _) if !peer.is_some_and(is_loopback) => Err(AppError::new(
                 StatusCode::FORBIDDEN,
                 "controls_local_only",
                 "The controls only answer from this machine (a browser on the computer \
                  running the playground). To allow others, start the playground with \
                  --control-token T, then enter the token on the page.",
             )),
+            (None, _) if !self.addressed_locally(headers) => Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "controls_host_not_local",
+                format!(
+                    "This control request was addressed to {:?}, not to this machine \
+                     by a loopback name, so it was refused: a web page can reach this \
+                     server under a name of its own. Open the dashboard at http://{}/.",
+                    header(headers, HOST).unwrap_or_default(),
+                    self.local_authority(),
+                ),
+            )),
+            (None, _) => Ok(()),
         }
     }
     // ANCHOR_END: admit
+
+    /// True if `Host` names this machine by a loopback name or address, with
+    /// the port this server listens on: `localhost:3000`, `127.0.0.1:3000`,
+    /// `[::1]:3000`. (A server that does not know its port, as in router
+    /// tests, checks the name only.)
+    fn addressed_locally(&self, headers: &HeaderMap) -> bool {
+        let Some(authority) = header(headers, HOST).and_then(|h| h.parse::<Authority>().ok())
+        else {
+            return false;
+        };
+        let name = authority.host();
+        let address = name.trim_start_matches('[').trim_end_matches(']');
+        let loopback = name.eq_ignore_ascii_case("localhost")
+            || address
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.to_canonical().is_loopback());
+        // No port in `Host` means the scheme's default, 80 for http.
+        let port = authority.port_u16().unwrap_or(80);
+        loopback
+            && self
+                .listening_on
+                .get()
+                .is_none_or(|addr| addr.port() == port)
+    }
+
+    /// Where to open the dashboard so that the controls answer.
+    fn local_authority(&self) -> String {
+        match self.listening_on.get() {
+            Some(addr) => format!("127.0.0.1:{}", addr.port()),
+            None => "127.0.0.1".to_owned(),
+        }
+    }
 }
 
 /// What a client may do with the controls.
@@ -87,6 +140,9 @@ pub enum Access {
     Local,
     /// Elsewhere, no token configured: refused.
     LocalOnly,
+    /// On this machine, but the page was opened under another name than
+    /// `localhost`, `127.0.0.1` or `[::1]` (or another port): refused.
+    LoopbackNameOnly,
     /// A token is configured and this client has not given it.
     NeedsToken,
     /// A token is configured and this client has given it.
@@ -109,6 +165,10 @@ impl Access {
             Access::LocalOnly => {
                 "Controls only answer from this machine. To allow others, start the \
                  playground with --control-token T, then enter the token here."
+            }
+            Access::LoopbackNameOnly => {
+                "Controls answer only when this page is opened at localhost, 127.0.0.1 \
+                 or [::1], on the port the playground listens on."
             }
             Access::NeedsToken => {
                 "This playground was started with --control-token: enter the token to \
@@ -206,15 +266,10 @@ fn is_loopback(addr: SocketAddr) -> bool {
 
 /// True if a browser says the request comes from another site's page.
 fn is_cross_site(headers: &HeaderMap) -> bool {
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    if header("sec-fetch-site") == Some("cross-site") {
+    if header(headers, SEC_FETCH_SITE) == Some("cross-site") {
         return true;
     }
-    match (header(ORIGIN.as_str()), header(HOST.as_str())) {
+    match (header(headers, ORIGIN), header(headers, HOST)) {
         // Browsers send Origin with every form POST; compare its host with ours.
         (Some(origin), Some(host)) => {
             let origin_host = origin
@@ -226,6 +281,11 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
         // No Origin: not a browser's cross-site form (curl, tests, old browsers).
         (None, _) => false,
     }
+}
+
+/// A header's value, if it is there and readable as text.
+fn header(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The token a request carries: the header, else the cookie.

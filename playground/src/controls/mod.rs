@@ -85,6 +85,11 @@ impl Controls {
         let _ = self.listening_on.set(addr);
     }
 
+    /// Where the server listens, once it has been told.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.listening_on.get().copied()
+    }
+
     /// The running or the last burst.
     pub fn burst(&self) -> Option<JobSnapshot> {
         lock(&self.burst).as_ref().map(Job::snapshot)
