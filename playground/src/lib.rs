@@ -31,11 +31,13 @@ use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::header::{CONTENT_SECURITY_POLICY, X_FRAME_OPTIONS};
 use axum::middleware;
 use axum::routing::{get, post};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod controls;
 pub mod dashboard;
@@ -106,6 +108,16 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES))
+        // Every HTML page: never in another site's frame, nothing inline.
+        .layer(SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            dashboard::on_html(dashboard::CONTENT_SECURITY_POLICY),
+        ))
+        // The same for browsers that predate `frame-ancestors`.
+        .layer(SetResponseHeaderLayer::overriding(
+            X_FRAME_OPTIONS,
+            dashboard::on_html("DENY"),
+        ))
         .with_state(state)
 }
 // ANCHOR_END: routes

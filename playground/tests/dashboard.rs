@@ -103,12 +103,24 @@ async fn the_page_renders_its_gauges_with_the_numbers_as_of_load() {
             .unwrap()
             .starts_with("text/html")
     );
+    // Never framed by another site, and nothing inline for a script to hide in.
+    assert_eq!(
+        page.headers["content-security-policy"],
+        "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    assert_eq!(page.headers["x-frame-options"], "DENY");
     let html = page.text;
+    assert!(
+        !html.contains("style=") && !html.contains("<style"),
+        "{html}"
+    );
+    let handler = regex::Regex::new(r"<script>|\son[a-z]+=").unwrap();
+    assert!(!handler.is_match(&html), "inline script:\n{html}");
     // Without JavaScript the numbers are there, as of the page's load.
     for gauge in [
         r#"id="queue-depth" data-value="3">3<"#,
         r#"<span class="of"> / 1,024</span>"#,
-        r#"class="fill" style="width: 0.3%""#,
+        r#"<rect width="0.3" height="1"/>"#,
         r#"id="workers-busy" data-value="0""#,
         r#"id="paused" data-value="true""#,
         r#"id="accepted-count" data-value="3""#,
