@@ -165,14 +165,7 @@ impl<S: Send + Sync> FromRequest<S> for EproUpload {
         // `Bytes` enforces the router's `DefaultBodyLimit` and fails with 413.
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!(
-                        "The request body is over the {} KiB limit.",
-                        MAX_BODY_BYTES / 1024
-                    ),
-                )
+                AppError::body_too_large()
             } else {
                 AppError::new(
                     StatusCode::BAD_REQUEST,
