@@ -17,8 +17,8 @@
 //! Everything a patient sent (report text, ids) goes through askama's HTML
 //! escaping, which every `.html` template gets; nothing here is marked `|safe`.
 //!
-//! An event stream never ends by itself, and axum's graceful shutdown waits
-//! for open responses to finish: one open dashboard would hold the process
+//! An event stream never ends by itself, and the server's graceful shutdown
+//! (`serve.rs`) waits for open responses to finish: one open dashboard would hold the process
 //! up. So the stream is cut with `.take_until(state.http_stopping())`, the
 //! token `main` fires after the drain, and ends with one last `stopped` event
 //! telling the page the server has gone (so it does not reconnect).
@@ -63,8 +63,12 @@ const QUEUE_RED_PERCENT: f64 = 90.0;
 /// frame it (`frame-ancestors 'none'`). Framed by another site, sandboxed so
 /// that its confirm dialog never shows, the dashboard's "Drain and shut down"
 /// was one disguised click away from stopping the server.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = concat!(
+    "default-src 'self'; base-uri 'none'; ",
+    "form-action 'self'; frame-ancestors 'none'"
+);
+
+// ANCHOR_END: security_headers
 
 /// `value` for HTML responses, nothing for the others: what tower-http's
 /// `SetResponseHeaderLayer` puts in a header (see `app` in `lib.rs`).
@@ -76,7 +80,6 @@ pub fn on_html(value: &'static str) -> impl Fn(&Response) -> Option<HeaderValue>
             .then(|| HeaderValue::from_static(value))
     }
 }
-// ANCHOR_END: security_headers
 
 /// `GET /`
 pub async fn page(

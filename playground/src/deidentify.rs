@@ -95,10 +95,16 @@ static IDENTIFIERS: LazyLock<Identifiers> = LazyLock::new(|| {
     let phone = format!(r"(?:{country})?\(?(?:{phone})");
     // The name: Latin letters (`zhang.wei`, `josé`), or a run ending in a
     // letter of another script (`张伟`). So `邮箱zhang@…` masks from `z`.
-    let name = r"[\p{Latin}\p{M}0-9._%+\-]+|[\p{L}\p{M}\p{N}._%+\-]*[\p{L}&&[^\p{Latin}]]";
+    let name = concat!(
+        r"[\p{Latin}\p{M}0-9._%+\-]+",
+        r"|[\p{L}\p{M}\p{N}._%+\-]*[\p{L}&&[^\p{Latin}]]",
+    );
     // A host label is in one script or the other, never both, so an address
     // ends where Chinese text runs on after it: `zhang@163.com谢谢`.
-    let label = r"[\p{Latin}0-9][\p{Latin}\p{M}0-9\-]*|[\p{L}\p{N}&&[^\p{Latin}]][\p{L}\p{M}\p{N}\-&&[^\p{Latin}]]*";
+    let label = concat!(
+        r"[\p{Latin}0-9][\p{Latin}\p{M}0-9\-]*",
+        r"|[\p{L}\p{N}&&[^\p{Latin}]][\p{L}\p{M}\p{N}\-&&[^\p{Latin}]]*",
+    );
     let host = format!(r"\[[0-9A-Za-z:.]+\]|(?:{label})(?:[.。](?:{label}))*");
     let email = format!("(?:{name})@(?:{host})");
     Identifiers::new_many(&[email, id_number, phone])
@@ -124,7 +130,6 @@ static BLANK: LazyLock<Regex> = LazyLock::new(|| {
         .expect("the pattern must compile")
 });
 
-// ANCHOR: mask
 /// Returns `text` with every e-mail address, ID number and mobile number
 /// masked; borrowed when there was none.
 pub fn mask(text: &str) -> Cow<'_, str> {
@@ -150,7 +155,6 @@ pub fn mask(text: &str) -> Cow<'_, str> {
     masked.push_str(&text[copied..]);
     Cow::Owned(masked)
 }
-// ANCHOR_END: mask
 
 /// True if `text` holds anything [`mask`] would mask. The intake uses it to
 /// refuse patient and trial ids that are really phone numbers or ID numbers:

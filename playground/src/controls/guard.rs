@@ -88,9 +88,10 @@ impl Controls {
                 StatusCode::FORBIDDEN,
                 "controls_host_not_local",
                 format!(
-                    "This control request was addressed to {:?}, not to this machine \
-                     by a loopback name, so it was refused: a web page can reach this \
-                     server under a name of its own. Open the dashboard at http://{}/.",
+                    "This control request was addressed to {:?}, not to this \
+                     machine by a loopback name, so it was refused: a web page \
+                     can reach this server under a name of its own. Open the \
+                     dashboard at http://{}/.",
                     header(headers, HOST).unwrap_or_default(),
                     self.local_authority(),
                 ),
