@@ -37,9 +37,9 @@ async fn lesson() {
     say!("registry actor: {numbers} distinct numbers, answered over oneshot");
     say!("-- 10 patients enrol; each enrolment also awaits a 0.1 s database write");
     let numbers = ten_patients(enrol_lock_released).await;
-    say!("lock let go for the write, taken again: {numbers} distinct numbers");
+    say!("lock let go for the write, taken again: {numbers} of 10 numbers distinct");
     let numbers = ten_patients(enrol).await;
-    say!("number taken and recorded under one lock: {numbers} distinct numbers");
+    say!("read and recorded under one lock: {numbers} of 10 numbers distinct");
 }
 
 // ANCHOR: shared_map
