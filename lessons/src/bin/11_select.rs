@@ -118,8 +118,8 @@ async fn take_and_check_owned(mut queue: Queue) -> (String, Queue) {
 // ANCHOR: recv_only
 async fn recv_only_loop(mut queue: Queue) {
     let mut heartbeat = interval_at(Instant::now() + ms(1_000), ms(1_000));
-    // A heartbeat that comes late sets the next one a full second after it.
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // After a late heartbeat, back to whole seconds: no burst to catch up.
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut shift_over = pin!(sleep(SHIFT));
     let mut stored = Vec::new();
     loop {
