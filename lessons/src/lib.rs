@@ -216,6 +216,8 @@ where
     T: Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
+        // The new runtime keeps real time: here `block_thread_for` sleeps.
+        KEEPER.set(None);
         Builder::new_multi_thread()
             .worker_threads(workers)
             .enable_time()
