@@ -12,17 +12,17 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use exercises::ex06::{Database, ReportId, check};
+use exercises::ex06::{Database, Report, check};
 use tokio::time::{Duration, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 struct Intake {
-    queue: flume::Sender<ReportId>,
+    queue: flume::Sender<Report>,
     workers: TaskTracker,
     stop_writing: CancellationToken,
     /// Accepted and not yet stored: the promises still open.
-    owed: Arc<Mutex<BTreeSet<ReportId>>>,
+    owed: Arc<Mutex<BTreeSet<Report>>>,
 }
 
 fn open(db: Database) -> Intake {
@@ -49,7 +49,7 @@ fn open(db: Database) -> Intake {
 }
 
 impl Intake {
-    fn accept(&self, id: ReportId) -> bool {
+    fn accept(&self, id: Report) -> bool {
         let mut owed = self.owed.lock().unwrap();
         let queued = self.queue.try_send(id).is_ok();
         if queued {
@@ -58,7 +58,7 @@ impl Intake {
         queued
     }
 
-    async fn shut_down(self, deadline: Duration) -> Vec<ReportId> {
+    async fn shut_down(self, deadline: Duration) -> Vec<Report> {
         // 1. Stop accepting: the queue closes, the workers drain what is in it.
         drop(self.queue);
         // 2. No more workers will join, so `wait` can finish.

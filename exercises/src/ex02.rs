@@ -2,25 +2,13 @@
 //! front desk and the lab around the exercise's basket.
 
 use std::cell::RefCell;
-use std::fmt;
 use std::process::ExitCode;
 
 use lessons::{ms, say};
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
+pub use crate::clinic::Report;
 use crate::harness::{self, Failure, Rules, now, secs, within};
-
-/// A patient's report, `R-001`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Report {
-    id: u32,
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "R-{:03}", self.id)
-    }
-}
 
 /// The basket's places.
 pub const PLACES: usize = 3;
@@ -71,7 +59,7 @@ async fn desk_side<D>(
     log: &RefCell<Vec<Event>>,
 ) -> harness::Outcome {
     for id in 1..=REPORTS {
-        let report = Report { id };
+        let report = Report::new(id);
         let began = now();
         within(
             format!("putting {report} in the basket"),
@@ -132,7 +120,7 @@ fn judge(log: &[Event]) -> harness::Outcome {
             _ => None,
         })
         .collect();
-    let expected: Vec<Report> = (1..=REPORTS).map(|id| Report { id }).collect();
+    let expected: Vec<Report> = (1..=REPORTS).map(Report::new).collect();
     let got: Vec<Report> = taken.iter().map(|(r, _)| *r).collect();
     if got != expected {
         let missing: Vec<String> = expected
@@ -163,7 +151,7 @@ fn judge(log: &[Event]) -> harness::Outcome {
         match *event {
             Event::Put(report, at) => {
                 inside += 1;
-                let k = (report.id - 1) as usize;
+                let k = (report.number() - 1) as usize;
                 // The k-th report goes in at once while there is room, else
                 // the moment the lab takes out the report three before it.
                 let due = if k < PLACES {

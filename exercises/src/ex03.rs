@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lessons::{alive_tasks, ms, say};
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
+use crate::clinic::{Work, Works};
 use crate::harness::{self, Rules, now, secs, within};
 
 /// A patient's id, `P-001`.
@@ -46,16 +47,7 @@ pub struct Lab {
 struct Shared {
     /// How long each patient's query takes today.
     takes: HashMap<Patient, Duration>,
-    queries: Mutex<Vec<Query>>,
-}
-
-/// One query, as the lab saw it.
-#[derive(Debug, Clone, Copy)]
-struct Query {
-    patient: Patient,
-    started: Duration,
-    /// When it stopped, and whether it got to the end of its work.
-    stopped: Option<(Duration, bool)>,
+    queries: Works<Patient>,
 }
 
 impl Lab {
@@ -63,7 +55,7 @@ impl Lab {
         Lab {
             shared: Arc::new(Shared {
                 takes: takes.iter().copied().collect(),
-                queries: Mutex::new(Vec::new()),
+                queries: Works::default(),
             }),
         }
     }
@@ -72,17 +64,16 @@ impl Lab {
     /// Dropping the future stops the query where it is.
     pub async fn query(&self, patient: Patient) -> History {
         let takes = self.shared.takes.get(patient).copied().unwrap_or(ms(500));
-        let mut work = Work {
-            lab: self,
-            index: self.record(Query {
-                patient,
-                started: now(),
-                stopped: None,
-            }),
-            finished: false,
-        };
+        let work = self.shared.queries.begin(patient, |query| {
+            let (patient, ran) = (query.what, secs(query.ran()));
+            if query.finished() {
+                say!("lab: {patient}'s query finished after {ran}");
+            } else {
+                say!("lab: {patient}'s query stopped after {ran}");
+            }
+        });
         sleep(takes).await;
-        work.finished = true;
+        work.finish();
         History(format!("{patient}'s 12 past reports"))
     }
 
@@ -91,42 +82,9 @@ impl Lab {
         Instant::now() - (now() - at)
     }
 
-    fn record(&self, query: Query) -> usize {
-        let mut queries = self.shared.queries.lock().unwrap();
-        queries.push(query);
-        queries.len() - 1
-    }
-
-    fn queries_for(&self, patient: Patient) -> Vec<Query> {
-        let queries = self.shared.queries.lock().unwrap();
-        queries
-            .iter()
-            .filter(|q| q.patient == patient)
-            .copied()
-            .collect()
-    }
-}
-
-/// Marks a query stopped when its future ends, finished or dropped.
-struct Work<'a> {
-    lab: &'a Lab,
-    index: usize,
-    finished: bool,
-}
-
-impl Drop for Work<'_> {
-    fn drop(&mut self) {
-        let at = now();
-        let mut queries = self.lab.shared.queries.lock().unwrap();
-        let query = &mut queries[self.index];
-        query.stopped = Some((at, self.finished));
-        let (patient, ran) = (query.patient, secs(at - query.started));
-        drop(queries);
-        if self.finished {
-            say!("lab: {patient}'s query finished after {ran}");
-        } else {
-            say!("lab: {patient}'s query stopped after {ran}");
-        }
+    fn queries_for(&self, patient: Patient) -> Vec<Work<Patient>> {
+        let queries = self.shared.queries.all();
+        queries.into_iter().filter(|q| q.what == patient).collect()
     }
 }
 

@@ -2,11 +2,12 @@
 //! second, and the check that starts exports and withdraws consent.
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lessons::{alive_tasks, ms, say};
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
+use crate::clinic::{Work, Works};
 use crate::harness::{self, Rules, now, secs, within};
 
 /// A patient's id, `P-001`.
@@ -19,72 +20,29 @@ pub const COPY: Duration = ms(1_000);
 /// so an export task can take one along.
 #[derive(Clone, Default)]
 pub struct Archive {
-    copies: Arc<Mutex<Vec<Copy>>>,
-}
-
-/// One report's copy, as the archive saw it.
-#[derive(Debug, Clone)]
-struct Copy {
-    patient: Patient,
-    report: u32,
-    started: Duration,
-    /// When it stopped, and whether the report got there whole.
-    stopped: Option<(Duration, bool)>,
+    /// Each copy: whose report, and which.
+    copies: Arc<Works<(Patient, u32)>>,
 }
 
 impl Archive {
     /// Copies `patient`'s report number `report`: takes [`COPY`]. Dropping
     /// the future stops the copy half-way, and nothing of it is kept.
     pub async fn copy(&self, patient: Patient, report: u32) {
-        let index = {
-            let mut copies = self.copies.lock().unwrap();
-            copies.push(Copy {
-                patient,
-                report,
-                started: now(),
-                stopped: None,
-            });
-            copies.len() - 1
-        };
-        let mut copying = Copying {
-            archive: self,
-            index,
-            whole: false,
-        };
+        let copying = self.copies.begin((patient, report), |copy| {
+            let (patient, report) = copy.what;
+            if copy.finished() {
+                say!("archive: {patient}'s report {report} copied");
+            } else {
+                say!("archive: {patient}'s report {report} dropped half-way");
+            }
+        });
         sleep(COPY).await;
-        copying.whole = true;
+        copying.finish();
     }
 
-    fn copies_of(&self, patient: Patient) -> Vec<Copy> {
-        let copies = self.copies.lock().unwrap();
-        copies
-            .iter()
-            .filter(|c| c.patient == patient)
-            .cloned()
-            .collect()
-    }
-}
-
-/// Marks a copy stopped when its future ends, whole or dropped.
-struct Copying<'a> {
-    archive: &'a Archive,
-    index: usize,
-    whole: bool,
-}
-
-impl Drop for Copying<'_> {
-    fn drop(&mut self) {
-        let at = now();
-        let mut copies = self.archive.copies.lock().unwrap();
-        let copy = &mut copies[self.index];
-        copy.stopped = Some((at, self.whole));
-        let (patient, report) = (copy.patient, copy.report);
-        drop(copies);
-        if self.whole {
-            say!("archive: {patient}'s report {report} copied");
-        } else {
-            say!("archive: {patient}'s report {report} dropped half-way");
-        }
+    fn copies_of(&self, patient: Patient) -> Vec<Work<(Patient, u32)>> {
+        let copies = self.copies.all();
+        copies.into_iter().filter(|c| c.what.0 == patient).collect()
     }
 }
 
@@ -182,7 +140,7 @@ fn judge_withdrawn(archive: &Archive, withdrew: Duration, rules: &mut Rules) {
         )
     });
     for copy in copies {
-        let report = copy.report;
+        let report = copy.what.1;
         match copy.stopped {
             Some((at, true)) => rules.expect(at <= withdrew, || {
                 format!(

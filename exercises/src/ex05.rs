@@ -1,26 +1,14 @@
 //! Exercise 05's world: the ward's database, its audit book, and the check
 //! that gives the clerk a shift of eight reports.
 
-use std::fmt;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use lessons::{alive_tasks, ms, say};
 use tokio::time::{Duration, sleep};
 
+pub use crate::clinic::Report;
 use crate::harness::{self, Rules, now, secs, within};
-
-/// A patient's report, `R-001`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Report {
-    id: u32,
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "R-{:03}", self.id)
-    }
-}
 
 /// An audit slip: "report R-003 was stored".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +81,7 @@ pub fn check(shift: impl AsyncFn(Vec<Report>, &Database, &AuditBook)) -> ExitCod
                 let book = AuditBook {
                     ledger: db.ledger.clone(),
                 };
-                let reports: Vec<Report> = (1..=8).map(|id| Report { id }).collect();
+                let reports: Vec<Report> = (1..=8).map(Report::new).collect();
                 let before = alive_tasks();
                 say!("clerk: my shift starts, eight reports to store");
                 within("the clerk's shift", shift(reports.clone(), &db, &book))

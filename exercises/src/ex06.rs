@@ -2,24 +2,15 @@
 //! check that sends reports to the intake and then the shutdown signal.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lessons::{alive_tasks, ms, say};
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
+pub use crate::clinic::Report;
+use crate::clinic::{Work, Works};
 use crate::harness::{self, Rules, now, secs, within};
-
-/// A report's id, `R-007`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ReportId(u32);
-
-impl fmt::Display for ReportId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "R-{:03}", self.0)
-    }
-}
 
 /// Storing one report takes this long.
 pub const STORE: Duration = ms(300);
@@ -32,74 +23,40 @@ pub struct Database {
 
 struct Shared {
     /// The report the database hangs on, if any.
-    stalls_on: Option<ReportId>,
-    stores: Mutex<Vec<Store>>,
-}
-
-/// One store, as the database saw it.
-#[derive(Debug, Clone, Copy)]
-struct Store {
-    id: ReportId,
-    /// When it stopped, and whether the report was stored whole.
-    stopped: Option<(Duration, bool)>,
+    stalls_on: Option<Report>,
+    writes: Works<Report>,
 }
 
 impl Database {
-    fn new(stalls_on: Option<ReportId>) -> Database {
+    fn new(stalls_on: Option<Report>) -> Database {
         Database {
             shared: Arc::new(Shared {
                 stalls_on,
-                stores: Mutex::new(Vec::new()),
+                writes: Works::default(),
             }),
         }
     }
 
-    /// Stores report `id`: takes [`STORE`] (or, on a bad day, for ever).
+    /// Stores `report`: takes [`STORE`] (or, on a bad day, for ever).
     /// Dropping the future stops the write half-way: nothing is stored.
-    pub async fn store(&self, id: ReportId) {
-        let index = {
-            let mut stores = self.shared.stores.lock().unwrap();
-            stores.push(Store { id, stopped: None });
-            stores.len() - 1
-        };
-        let mut write = Write {
-            db: self,
-            index,
-            whole: false,
-        };
-        if self.shared.stalls_on == Some(id) {
-            say!("database: stalls while writing {id}");
+    pub async fn store(&self, report: Report) {
+        let write = self.shared.writes.begin(report, |write| {
+            if write.finished() {
+                say!("database: stored {}", write.what);
+            } else {
+                say!("database: the write of {} was cut off", write.what);
+            }
+        });
+        if self.shared.stalls_on == Some(report) {
+            say!("database: stalls while writing {report}");
             std::future::pending::<()>().await;
         }
         sleep(STORE).await;
-        write.whole = true;
+        write.finish();
     }
 
-    fn stores(&self) -> Vec<Store> {
-        self.shared.stores.lock().unwrap().clone()
-    }
-}
-
-/// Marks a store stopped when its future ends, whole or dropped.
-struct Write<'a> {
-    db: &'a Database,
-    index: usize,
-    whole: bool,
-}
-
-impl Drop for Write<'_> {
-    fn drop(&mut self) {
-        let at = now();
-        let id = {
-            let mut stores = self.db.shared.stores.lock().unwrap();
-            stores[self.index].stopped = Some((at, self.whole));
-            stores[self.index].id
-        };
-        if self.whole {
-            say!("database: stored {id}");
-        } else {
-            say!("database: the write of {id} was cut off");
-        }
+    fn stores(&self) -> Vec<Work<Report>> {
+        self.shared.writes.all()
     }
 }
 
@@ -108,8 +65,8 @@ impl Drop for Write<'_> {
 /// with the database stalled on R-007 and 2.05 s to drain.
 pub fn check<I>(
     open: impl Fn(Database) -> I,
-    accept: impl Fn(&I, ReportId) -> bool,
-    shut_down: impl AsyncFn(I, Duration) -> Vec<ReportId>,
+    accept: impl Fn(&I, Report) -> bool,
+    shut_down: impl AsyncFn(I, Duration) -> Vec<Report>,
 ) -> ExitCode {
     let closing = |stalls_on, deadline| {
         closing_time(
@@ -134,15 +91,15 @@ pub fn check<I>(
         )?;
         harness::scenario(
             "closing time while the database stalls on R-007, with 2.05 s to finish",
-            closing(Some(ReportId(7)), ms(2_050)),
+            closing(Some(Report::new(7)), ms(2_050)),
         )
     })
 }
 
 async fn closing_time<I>(
     open: &impl Fn(Database) -> I,
-    accept: &impl Fn(&I, ReportId) -> bool,
-    shut_down: &impl AsyncFn(I, Duration) -> Vec<ReportId>,
+    accept: &impl Fn(&I, Report) -> bool,
+    shut_down: &impl AsyncFn(I, Duration) -> Vec<Report>,
     db: Database,
     deadline: Duration,
 ) -> harness::Outcome {
@@ -153,7 +110,7 @@ async fn closing_time<I>(
     let mut accepted = BTreeSet::new();
     for n in 0..15 {
         sleep_until(opened + ms(100 * n)).await;
-        let id = ReportId(n as u32 + 1);
+        let id = Report::new(n as u32 + 1);
         if accept(&intake, id) {
             accepted.insert(id);
         } else {
@@ -195,11 +152,11 @@ async fn closing_time<I>(
     sleep(ms(10_000)).await;
 
     let stores = db.stores();
-    let stored_by = |t: Duration| -> BTreeSet<ReportId> {
+    let stored_by = |t: Duration| -> BTreeSet<Report> {
         stores
             .iter()
             .filter(|s| matches!(s.stopped, Some((at, true)) if at <= t))
-            .map(|s| s.id)
+            .map(|s| s.what)
             .collect()
     };
     let due = signal + deadline;
@@ -212,9 +169,9 @@ async fn closing_time<I>(
         )
     });
     let stored = stored_by(returned);
-    let not_stored: BTreeSet<ReportId> = accepted.difference(&stored).copied().collect();
-    let named_set: BTreeSet<ReportId> = named.iter().copied().collect();
-    let unnamed: Vec<ReportId> = not_stored.difference(&named_set).copied().collect();
+    let not_stored: BTreeSet<Report> = accepted.difference(&stored).copied().collect();
+    let named_set: BTreeSet<Report> = named.iter().copied().collect();
+    let unnamed: Vec<Report> = not_stored.difference(&named_set).copied().collect();
     if !not_stored.is_empty() && returned < due && named.is_empty() {
         rules.broken(format!(
             "shut_down returned at {}, before its deadline at {}, with {} accepted reports not \
@@ -236,7 +193,7 @@ async fn closing_time<I>(
             )
         });
     }
-    let wrongly: Vec<ReportId> = named_set.intersection(&stored).copied().collect();
+    let wrongly: Vec<Report> = named_set.intersection(&stored).copied().collect();
     rules.expect(wrongly.is_empty(), || {
         format!(
             "shut_down named {} lost, but {} stored by {}",
@@ -249,7 +206,7 @@ async fn closing_time<I>(
             secs(returned)
         )
     });
-    let unknown: Vec<ReportId> = named_set.difference(&accepted).copied().collect();
+    let unknown: Vec<Report> = named_set.difference(&accepted).copied().collect();
     rules.expect(unknown.is_empty(), || {
         format!(
             "shut_down named {} lost, which the intake never accepted",
@@ -280,7 +237,7 @@ async fn closing_time<I>(
         if let Some((at, true)) = store.stopped
             && at > returned
         {
-            let id = store.id;
+            let id = store.what;
             let what = if named_set.contains(&id) {
                 format!(
                     "{id} was named lost at {}, then stored at {}",
@@ -310,7 +267,7 @@ async fn closing_time<I>(
 }
 
 /// `R-009, R-010, ..., R-015`: a list of ids that fits on a line.
-fn list(ids: &[ReportId]) -> String {
+fn list(ids: &[Report]) -> String {
     match ids {
         [] => "none".to_owned(),
         [a, b, c, .., last] if ids.len() > 5 => format!("{a}, {b}, {c}, ..., {last}"),
@@ -323,7 +280,7 @@ fn list(ids: &[ReportId]) -> String {
 }
 
 /// `R-013 was` / `R-013 and R-014 were`.
-fn were(ids: &[ReportId]) -> String {
+fn were(ids: &[Report]) -> String {
     match ids {
         [one] => format!("{one} was"),
         _ => format!("{} were", list(ids)),

@@ -9,17 +9,8 @@ use futures::future::join_all;
 use lessons::{ms, say};
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
+pub use crate::clinic::Report;
 use crate::harness::{self, Rules, now, secs, within};
-
-/// A patient's report, `R-012`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Report(u32);
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "R-{:03}", self.0)
-    }
-}
 
 /// What the intake answers a patient's app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +101,9 @@ async fn send<I>(
     intake: &I,
     reports: std::ops::RangeInclusive<u32>,
 ) -> Result<Vec<Upload>, harness::Failure> {
-    let (first, last) = (Report(*reports.start()), Report(*reports.end()));
+    let (first, last) = (Report::new(*reports.start()), Report::new(*reports.end()));
     let uploads = reports.map(|n| async move {
-        let (report, asked) = (Report(n), now());
+        let (report, asked) = (Report::new(n), now());
         let status = upload(intake, report).await;
         Upload {
             report,
