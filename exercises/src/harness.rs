@@ -308,9 +308,10 @@ mod watcher {
             probe.state().map(|_| probe)
         }
 
-        /// `R` running or waiting for a CPU; `S` or `D` asleep in a call that
-        /// blocks. (Time the machine's host steals, or other processes take,
-        /// leaves a thread `R`: only a blocking call puts it to sleep.)
+        /// `R` running or waiting for a CPU, `S` asleep in a call that blocks
+        /// (a sleep, a lock, a channel), `D` waiting for the disk. Time the
+        /// machine's host steals, or other processes take, leaves a thread
+        /// `R`: only a blocking call puts it in `S`.
         fn state(&self) -> Option<char> {
             let stat = std::fs::read_to_string(&self.stat).ok()?;
             // `pid (name) S ...`: the name may hold spaces and brackets.
@@ -417,8 +418,10 @@ mod watcher {
         let now = WallInstant::now();
         let since = now.duration_since(current.last_look).min(EVERY * 3);
         current.last_look = now;
-        let running = !matches!(state, 'S' | 'D');
-        if !running {
+        // Only `S` counts as blocked: `D` is the disk (a page of the
+        // program read in for the first time), which no answer controls.
+        let running = state != 'S';
+        if state == 'S' {
             // Asleep now: count the time since the last look as asleep.
             current.asleep += since;
         }
