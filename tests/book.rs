@@ -5,8 +5,10 @@
 //! `{{#include path:anchor}}`. mdBook renders *nothing* for a misspelt anchor and
 //! only logs a missing file, so these tests resolve every include the way mdBook
 //! does and insist on text. They also check that every lesson binary has a
-//! chapter, that SUMMARY.md and the pages agree, and that every picture the
-//! book shows exists and ends up in the built book.
+//! chapter, that SUMMARY.md and the pages agree, that every picture the
+//! book shows exists and ends up in the built book, and that every exercise
+//! closes its lesson's chapter in a "Your turn" section that includes it, its
+//! hints and its solution.
 
 use std::path::{Path, PathBuf};
 
@@ -15,9 +17,10 @@ use async_clinic::{lesson_names, workspace_root};
 /// The book's sources, relative to the workspace root.
 const BOOK_SRC: &str = "book/src";
 
-/// Where included text may come from: lesson and playground sources, and the
-/// lessons' checked transcripts (which live under `lessons/`).
-const INCLUDABLE_ROOTS: [&str; 2] = ["lessons", "playground"];
+/// Where included text may come from: lesson and playground sources, the
+/// lessons' checked transcripts (which live under `lessons/`), and the
+/// exercises with their hints and solutions.
+const INCLUDABLE_ROOTS: [&str; 3] = ["lessons", "playground", "exercises"];
 
 /// Lesson code sits beside its Go twin in two columns on a wide screen; a line
 /// wider than this makes the reader scroll sideways to finish it. (Transcripts
@@ -102,6 +105,80 @@ fn every_lesson_has_a_chapter_in_lesson_order() {
             "SUMMARY.md lists {} after {}: chapters follow the lesson numbers",
             pair[1].1, pair[0].1
         ));
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn every_exercise_closes_its_lesson_chapter_in_a_your_turn() {
+    // Appended at the end, after "Going further", so edits in the middle of
+    // a chapter never touch it; the hints in a <details> block, the solution
+    // included from its file.
+    let mut problems = Vec::new();
+    for exercise in exercises::checker::EXERCISES {
+        let chapter = format!("{}.md", exercise.lesson);
+        let page = book_src().join(&chapter);
+        let markdown = read_page(&page);
+        let Some(start) = markdown.find("\n## Your turn\n") else {
+            problems.push(format!("{chapter} has no \"## Your turn\" section"));
+            continue;
+        };
+        let turn = &markdown[start..];
+        let going_further = markdown.find("<summary>Going further</summary>");
+        if going_further.is_some_and(|at| at > start) {
+            problems.push(format!(
+                "{chapter}: \"Your turn\" must come after \"Going further\""
+            ));
+        }
+        if turn[1..].contains("\n## ") {
+            problems.push(format!("{chapter}: \"Your turn\" must be the last section"));
+        }
+        let included: Vec<String> = directives(turn)
+            .iter()
+            .filter_map(|d| resolve_path(&page, d).ok())
+            .map(|path| relative(&path))
+            .collect();
+        let slug = exercise.slug;
+        for wanted in [
+            format!("exercises/src/bin/{slug}.rs"),
+            format!("exercises/hints/{slug}.md"),
+            format!("exercises/solutions/{slug}.rs"),
+        ] {
+            if !included.contains(&wanted) {
+                problems.push(format!(
+                    "{chapter}: \"Your turn\" does not include {wanted}"
+                ));
+            }
+        }
+        let hints = format!("{{{{#include ../../exercises/hints/{slug}.md}}}}");
+        let in_details = turn
+            .split_once("<details>\n<summary>Hints</summary>")
+            .and_then(|(_, after)| after.split_once("</details>"))
+            .is_some_and(|(block, _)| block.contains(&hints));
+        if !in_details {
+            problems.push(format!(
+                "{chapter}: the hints are not in a <details> block of their own"
+            ));
+        }
+        let check = format!("cargo run -p exercises -- {}", exercise.number);
+        if !turn.contains(&check) {
+            problems.push(format!("{chapter}: \"Your turn\" never says `{check}`"));
+        }
+    }
+    // Every lesson up to the last one with an exercise has one (the lessons
+    // after it get theirs when they land).
+    let last = exercises::checker::EXERCISES
+        .iter()
+        .map(|e| e.lesson)
+        .max()
+        .unwrap_or_default();
+    for lesson in lesson_names().iter().filter(|l| l.as_str() <= last) {
+        if !exercises::checker::EXERCISES
+            .iter()
+            .any(|e| e.lesson == lesson)
+        {
+            problems.push(format!("lesson {lesson} has no exercise"));
+        }
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
@@ -351,7 +428,8 @@ fn resolve_path(page: &Path, directive: &Directive) -> Result<PathBuf, String> {
         .any(|allowed| path.starts_with(root.join(allowed)))
     {
         return Err(format!(
-            "{} is outside {INCLUDABLE_ROOTS:?}: the book shows only lesson and playground files",
+            "{} is outside {INCLUDABLE_ROOTS:?}: the book shows only lesson, playground and \
+             exercise files",
             path.display()
         ));
     }

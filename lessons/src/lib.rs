@@ -18,15 +18,24 @@
 //! Why one thread? A current-thread runtime runs one task at a time, so when two
 //! things happen "at once" the order is set by the code (who woke whom), not by
 //! which OS thread got there first. That keeps every transcript exact.
+//!
+//! Two helpers serve the lessons on blocking (09 onwards): [`block_thread_for`],
+//! the harness's stand-in for `std::thread::sleep` that keeps working on the
+//! paused clock, and [`on_worker_threads`], a multi-thread runtime for the parts
+//! of a lesson that need real worker threads.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
+use futures::FutureExt;
 use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
 /// Which clock a lesson runs on.
@@ -53,6 +62,11 @@ thread_local! {
     // runs every task on the thread that called `block_on`, and tests may run
     // several lessons at once on different threads.
     static START: Cell<Option<Instant>> = const { Cell::new(None) };
+    // The clock of the lesson that `block_on` runs on this thread.
+    static CLOCK: Cell<Option<Clock>> = const { Cell::new(None) };
+    // Set on the blocking-pool threads of a lesson on the paused clock: who
+    // moves that clock while one of them stands in for blocking work.
+    static KEEPER: RefCell<Option<Arc<ClockKeeper>>> = const { RefCell::new(None) };
 }
 
 /// Reads the flags after the program name. Anything but `--fast` or `--help`
@@ -114,12 +128,16 @@ where
 
 /// Builds the lesson runtime: one thread, timers on, the chosen clock.
 pub fn runtime(clock: Clock) -> Runtime {
+    builder(clock).build().expect("a current-thread runtime always builds")
+}
+
+fn builder(clock: Clock) -> Builder {
     let mut builder = Builder::new_current_thread();
     builder.enable_time();
     if clock == Clock::Paused {
         builder.start_paused(true);
     }
-    builder.build().expect("a current-thread runtime always builds")
+    builder
 }
 
 /// Runs `future` to completion on a fresh lesson runtime with the clock
@@ -128,12 +146,138 @@ pub fn runtime(clock: Clock) -> Runtime {
 /// When it returns, the runtime is dropped: any task still alive is dropped
 /// with it, the way a process exit ends every goroutine.
 pub fn block_on<T>(clock: Clock, future: impl Future<Output = T>) -> T {
-    runtime(clock).block_on(async {
+    let keeper = Arc::new(ClockKeeper::default());
+    let mut builder = builder(clock);
+    if clock == Clock::Paused {
+        // The runtime starts its blocking-pool threads itself; this hook is
+        // how they learn which keeper moves their clock.
+        let for_pool = Arc::clone(&keeper);
+        builder.on_thread_start(move || KEEPER.set(Some(Arc::clone(&for_pool))));
+    }
+    let runtime = builder.build().expect("a current-thread runtime always builds");
+    runtime.block_on(async {
         START.set(Some(Instant::now()));
-        let output = future.await;
+        CLOCK.set(Some(clock));
+        let output = match clock {
+            Clock::Real => future.await,
+            // The keeper never finishes; it only works while a blocking-pool
+            // thread waits in `block_thread_for`.
+            Clock::Paused => tokio::select! {
+                biased;
+                output = future => output,
+                never = keeper.keep_clock() => match never {},
+            },
+        };
         START.set(None);
+        CLOCK.set(None);
         output
     })
+}
+
+/// Blocks the calling OS thread for `duration`: the harness's stand-in for
+/// `std::thread::sleep`, or for as long a stretch of CPU-heavy work.
+///
+/// - On the real clock it *is* `std::thread::sleep(duration)`.
+/// - On the paused clock, on the lesson's own thread, it moves tokio's clock
+///   forward by `duration` at once and returns. No other task runs meanwhile,
+///   so every timer that came due fires late, after it, exactly as on the real
+///   clock. (It polls `tokio::time::advance` once: `advance` moves the clock
+///   before it yields, and the yield is dropped.)
+/// - On the paused clock, on a blocking-pool thread (`spawn_blocking`), the
+///   thread waits while the lesson's thread moves the clock forward 1 ms at a
+///   time, so the runtime's timers keep firing on time. tokio itself stops
+///   its paused clock while a blocking task runs: it cannot know how long
+///   blocking work takes.
+///
+/// Anywhere else (a thread the lesson made, a runtime of its own) it sleeps.
+pub fn block_thread_for(duration: Duration) {
+    if CLOCK.get() == Some(Clock::Paused) {
+        let _yielded = tokio::time::advance(duration).now_or_never();
+    } else if let Some(keeper) = KEEPER.with_borrow(Option::clone) {
+        keeper.stand_in(duration);
+    } else {
+        std::thread::sleep(duration);
+    }
+}
+
+/// Runs `part` on a fresh multi-thread runtime with `workers` worker threads,
+/// the kind `#[tokio::main]` builds, and returns its output.
+///
+/// tokio can pause time only on a current-thread runtime, so this one always
+/// runs on the real clock: a lesson prints from it only what does not depend
+/// on timing. `part` starts on a blocking-pool thread of the lesson runtime,
+/// which waits for it.
+pub async fn on_worker_threads<F, Fut, T>(workers: usize, part: F) -> T
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        // The new runtime keeps real time: here `block_thread_for` sleeps.
+        KEEPER.set(None);
+        Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_time()
+            .build()
+            .expect("a multi-thread runtime builds")
+            .block_on(part())
+    })
+    .await
+    .expect("the lesson part does not panic")
+}
+
+/// Moves the paused clock for blocking-pool threads that stand in for
+/// blocking work (see [`block_thread_for`]).
+#[derive(Default)]
+struct ClockKeeper {
+    /// When each standing-in thread is due back, on the lesson's clock.
+    due: Mutex<Vec<Instant>>,
+    /// Rung, under `due`'s lock, when the clock reaches a due time.
+    reached: Condvar,
+    /// Wakes the keeper when a thread starts or stops standing in.
+    changed: Notify,
+}
+
+impl ClockKeeper {
+    /// On a blocking-pool thread: waits until the clock has moved `duration`.
+    fn stand_in(&self, duration: Duration) {
+        let back_at = Instant::now() + duration;
+        let mut due = self.due.lock().expect("the keeper never panics");
+        due.push(back_at);
+        self.changed.notify_one();
+        while Instant::now() < back_at {
+            due = self.reached.wait(due).expect("the keeper never panics");
+        }
+        let mine = due.iter().position(|at| *at == back_at);
+        due.swap_remove(mine.expect("registered above"));
+        drop(due);
+        self.changed.notify_one();
+    }
+
+    /// On the lesson's thread, beside the lesson: while a thread stands in,
+    /// moves the clock 1 ms at a time towards the earliest due time, letting
+    /// the tasks that each step's timers woke run before the next step.
+    async fn keep_clock(&self) -> Infallible {
+        loop {
+            let next = self.due.lock().expect("no panics").iter().min().copied();
+            match next {
+                None => self.changed.notified().await,
+                Some(back_at) if Instant::now() >= back_at => {
+                    let due = self.due.lock().expect("no panics");
+                    self.reached.notify_all();
+                    drop(due);
+                    self.changed.notified().await;
+                }
+                Some(back_at) => {
+                    let step =
+                        (back_at - Instant::now()).min(Duration::from_millis(1));
+                    tokio::time::advance(step).await;
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
 }
 
 /// Time since the lesson started (zero outside a lesson).
@@ -241,5 +385,47 @@ mod tests {
         assert_eq!((during, after), (1, 0));
         assert_eq!(lesson_time, ms(5_000));
         assert!(wall.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn on_the_lesson_thread_a_blocking_call_makes_due_timers_fire_late() {
+        let wall = std::time::Instant::now();
+        let fired_at = block_on(Clock::Paused, async {
+            let deadline = tokio::spawn(async {
+                tokio::time::sleep(ms(2_000)).await;
+                elapsed()
+            });
+            tokio::task::yield_now().await; // the deadline's timer is set
+            block_thread_for(ms(3_000));
+            assert_eq!(elapsed(), ms(3_000), "the clock moved at once");
+            deadline.await.unwrap()
+        });
+        assert_eq!(fired_at, ms(3_000));
+        assert!(wall.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn on_the_blocking_pool_timers_keep_firing_while_the_thread_stands_in() {
+        let wall = std::time::Instant::now();
+        let (deadline, back) = block_on(Clock::Paused, async {
+            let deadline = tokio::spawn(async {
+                tokio::time::sleep(ms(2_000)).await;
+                elapsed()
+            });
+            let worker = tokio::task::spawn_blocking(|| block_thread_for(ms(3_000)));
+            worker.await.unwrap();
+            (deadline.await.unwrap(), elapsed())
+        });
+        // Timers fire within the keeper's 1 ms step of their deadline.
+        assert!((ms(2_000)..=ms(2_001)).contains(&deadline), "{deadline:?}");
+        assert!((ms(3_000)..=ms(3_001)).contains(&back), "{back:?}");
+        assert!(wall.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn on_the_real_clock_a_blocking_call_really_sleeps() {
+        let wall = std::time::Instant::now();
+        block_on(Clock::Real, async { block_thread_for(ms(50)) });
+        assert!(wall.elapsed() >= std::time::Duration::from_millis(50));
     }
 }

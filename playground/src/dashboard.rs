@@ -17,8 +17,8 @@
 //! Everything a patient sent (report text, ids) goes through askama's HTML
 //! escaping, which every `.html` template gets; nothing here is marked `|safe`.
 //!
-//! An event stream never ends by itself, and axum's graceful shutdown waits
-//! for open responses to finish: one open dashboard would hold the process
+//! An event stream never ends by itself, and the server's graceful shutdown
+//! (`serve.rs`) waits for open responses to finish: one open dashboard would hold the process
 //! up. So the stream is cut with `.take_until(state.http_stopping())`, the
 //! token `main` fires after the drain, and ends with one last `stopped` event
 //! telling the page the server has gone (so it does not reconnect).
@@ -29,10 +29,11 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::sse::{Event, Sse};
 use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
 use futures::stream::{self, Stream, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -55,26 +56,48 @@ const QUEUE_AMBER_PERCENT: f64 = 75.0;
 const QUEUE_RED_PERCENT: f64 = 90.0;
 // ANCHOR_END: queue_levels
 
+// ANCHOR: security_headers
+/// The page's `Content-Security-Policy`. It runs only its own script,
+/// stylesheet and event stream (`default-src 'self'`: no inline script or
+/// style, nothing from elsewhere); its forms post only here; and no page may
+/// frame it (`frame-ancestors 'none'`). Framed by another site, sandboxed so
+/// that its confirm dialog never shows, the dashboard's "Drain and shut down"
+/// was one disguised click away from stopping the server.
+pub const CONTENT_SECURITY_POLICY: &str = concat!(
+    "default-src 'self'; base-uri 'none'; ",
+    "form-action 'self'; frame-ancestors 'none'"
+);
+
+// ANCHOR_END: security_headers
+
+/// `value` for HTML responses, nothing for the others: what tower-http's
+/// `SetResponseHeaderLayer` puts in a header (see `app` in `lib.rs`).
+pub fn on_html(value: &'static str) -> impl Fn(&Response) -> Option<HeaderValue> + Clone {
+    move |response| {
+        let content_type = response.headers().get(CONTENT_TYPE)?.to_str().ok()?;
+        content_type
+            .starts_with("text/html")
+            .then(|| HeaderValue::from_static(value))
+    }
+}
+
 /// `GET /`
 pub async fn page(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
+    jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let flash = Flash::read(&headers);
+    // Shown once: the jar that comes back clears it.
+    let (jar, flash) = Flash::take(jar);
     let page = Page {
         live: Live::read(&state, false),
         access: state.controls.access(&headers, peer),
-        flash: flash.clone(),
+        flash,
         limits: Limits::default(),
     };
     let html = page.render().map_err(render_failed)?;
-    let mut response = ([(CACHE_CONTROL, "no-store")], Html(html)).into_response();
-    if flash.is_some() {
-        // Shown once: a reload does not show it again.
-        response.headers_mut().append(SET_COOKIE, Flash::clear());
-    }
-    Ok(response)
+    Ok((jar, [(CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
 // ANCHOR: events

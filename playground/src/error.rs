@@ -74,6 +74,18 @@ impl AppError {
         .retry_after(5)
     }
 
+    /// 413: the request body is over the limit, `intake::MAX_BODY_BYTES`.
+    pub fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "The request body is over the {} KiB limit.",
+                crate::intake::MAX_BODY_BYTES / 1024
+            ),
+        )
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }

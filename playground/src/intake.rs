@@ -147,7 +147,7 @@ struct RawUpload {
 /// | a field of the wrong type | 422 | `wrong_type` |
 /// | a field twice | 422 | `duplicate_field` |
 /// | a field missing or null | 422 | `missing_field` |
-/// | a field empty or blank | 422 | `empty_field` |
+/// | a field empty, blank or invisible | 422 | `empty_field` |
 /// | a field too long | 422 | `field_too_long` |
 /// | an id with other than letters, digits, `-`, `_` | 422 | `invalid_field` |
 /// | an id that is a phone/ID number/e-mail | 422 | `pii_in_identifier` |
@@ -165,14 +165,7 @@ impl<S: Send + Sync> FromRequest<S> for EproUpload {
         // `Bytes` enforces the router's `DefaultBodyLimit` and fails with 413.
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!(
-                        "The request body is over the {} KiB limit.",
-                        MAX_BODY_BYTES / 1024
-                    ),
-                )
+                AppError::body_too_large()
             } else {
                 AppError::new(
                     StatusCode::BAD_REQUEST,
@@ -291,7 +284,8 @@ fn required(field: &str, value: Option<String>) -> Result<String, AppError> {
             format!("{field} is missing (or null)."),
         ));
     };
-    if value.trim().is_empty() {
+    // Spaces, NULs, control and invisible characters alone are still empty.
+    if deidentify::is_blank(&value) {
         return Err(unprocessable(
             "empty_field",
             field,

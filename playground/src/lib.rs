@@ -18,7 +18,7 @@
 //!
 //! `GET /` is a live dashboard of all of it for a trainer to project
 //! (`dashboard.rs`), with controls to burst, pause, leak and shut down
-//! (`controls.rs`).
+//! (`controls/`).
 //!
 //! Every report, whichever way it came in, goes through one pipeline
 //! (`pipeline.rs`) and one database thread (`store.rs`).
@@ -28,14 +28,17 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::header::{CONTENT_SECURITY_POLICY, X_FRAME_OPTIONS};
 use axum::middleware;
 use axum::routing::{get, post};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod controls;
 pub mod dashboard;
@@ -50,6 +53,7 @@ pub mod loadgen;
 pub mod pipeline;
 pub mod report;
 pub mod risk;
+pub mod serve;
 pub mod shutdown;
 pub mod stats;
 pub mod store;
@@ -106,6 +110,21 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES))
+        // Every body read at the door, within the client timeout (serve.rs).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            serve::read_body,
+        ))
+        // Every HTML page: never in another site's frame, nothing inline.
+        .layer(SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            dashboard::on_html(dashboard::CONTENT_SECURITY_POLICY),
+        ))
+        // The same for browsers that predate `frame-ancestors`.
+        .layer(SetResponseHeaderLayer::overriding(
+            X_FRAME_OPTIONS,
+            dashboard::on_html("DENY"),
+        ))
         .with_state(state)
 }
 // ANCHOR_END: routes
@@ -157,6 +176,8 @@ pub struct Clinic {
     pub(crate) history: History,
     pub(crate) latest: Latest,
     pub(crate) controls: Controls,
+    /// `--client-timeout`: see `serve.rs`.
+    client_timeout: OnceLock<Duration>,
 }
 
 impl Clinic {
@@ -179,6 +200,7 @@ impl Clinic {
             history: History::default(),
             latest: Latest::default(),
             controls: Controls::default(),
+            client_timeout: OnceLock::new(),
         });
         clinic.set_workers(config.workers);
         // The dashboard's sparklines: one sample a second until HTTP stops.
@@ -191,10 +213,29 @@ impl Clinic {
         self.controls.listening_on(addr);
     }
 
+    /// Where the server listens, once [`Clinic::set_listening_on`] was called.
+    pub fn listening_on(&self) -> Option<SocketAddr> {
+        self.controls.address()
+    }
+
     /// Requires this token on every control request (`--control-token`);
     /// without one, the controls answer only from this machine.
     pub fn set_control_token(&self, token: String) {
         self.controls.require_token(token);
+    }
+
+    /// How long a client may take to send a request's headers or body, and
+    /// how long an idle connection stays open (`--client-timeout`); set once,
+    /// before serving. Unset, [`serve::CLIENT_TIMEOUT`].
+    pub fn set_client_timeout(&self, timeout: Duration) {
+        let _ = self.client_timeout.set(timeout);
+    }
+
+    pub fn client_timeout(&self) -> Duration {
+        self.client_timeout
+            .get()
+            .copied()
+            .unwrap_or(serve::CLIENT_TIMEOUT)
     }
 
     /// Changes the number of workers while running.

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use clap::builder::TypedValueParser as _;
+use playground::serve::serve;
 use playground::shutdown::{Drained, EXIT_LOST_REPORTS, shutdown_signal};
 use playground::store::Db;
 use playground::{Clinic, Config, app};
@@ -82,21 +83,23 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         signalled.begin_shutdown();
     });
 
-    // With each client's address: the dashboard's controls answer only
-    // loopback clients unless --control-token is set.
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut server = tokio::spawn(
-        axum::serve(listener, service)
-            .with_graceful_shutdown(state.http_stopping())
-            .into_future(),
-    );
+    // With each client's address (the dashboard's controls answer only
+    // loopback clients unless --control-token is set), and time limits for
+    // slow clients (serve.rs). It stops accepting when HTTP stops.
+    state.set_client_timeout(args.client_timeout);
+    let mut server = tokio::spawn(serve(
+        listener,
+        app(state.clone()),
+        args.client_timeout,
+        state.http_stopping(),
+    ));
 
     tokio::select! {
         biased;
         () = state.shutdown_requested() => {}
         stopped = &mut server => {
-            // axum's server only returns early if something is badly wrong.
-            stopped.context("the HTTP server task failed")??;
+            // The server only returns early if something is badly wrong.
+            stopped.context("the HTTP server task failed")?;
             anyhow::bail!("the HTTP server stopped on its own");
         }
     }
@@ -120,8 +123,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // dashboard's event streams (they stop on this same token).
     state.stop_http();
     match tokio::time::timeout(HTTP_GRACE, &mut server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!("HTTP server: {e}"),
+        Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!("HTTP server task: {e}"),
         Err(_) => tracing::warn!("HTTP requests still open after {HTTP_GRACE:?}; dropping them"),
     }
@@ -192,6 +194,12 @@ struct Args {
     /// Without it, the controls answer only from this machine.
     #[arg(long, value_parser = parse_token)]
     control_token: Option<String>,
+
+    /// How long a client may take to send a request's headers or its body, and
+    /// how long an idle connection stays open: "10s" or "500ms".
+    // The default is serve::CLIENT_TIMEOUT; a test below keeps the two equal.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    client_timeout: Duration,
 }
 
 /// A token that can travel in a cookie as it is.
@@ -223,4 +231,18 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .and_then(|n| n.checked_mul(unit_ms))
         .map(Duration::from_millis)
         .ok_or_else(|| format!("{text:?} is not a duration like 30s or 500ms"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_client_timeout_is_the_documented_one() {
+        let args = Args::parse_from(["playground"]);
+        assert_eq!(args.client_timeout, playground::serve::CLIENT_TIMEOUT);
+        assert_eq!(args.client_timeout, Duration::from_secs(10));
+        let args = Args::parse_from(["playground", "--client-timeout", "500ms"]);
+        assert_eq!(args.client_timeout, Duration::from_millis(500));
+    }
 }

@@ -16,6 +16,7 @@
 //! `--work-ms` adds simulated latency, split over the three slow stages, so a
 //! trainer can make the queue fill up on a laptop.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use tracing::instrument;
@@ -38,10 +39,14 @@ pub async fn process(state: &AppState, report: Report) {
     let stage_latency = Duration::from_millis(state.work_ms() / 3);
 
     // ANCHOR: stages
-    let text = normalise(&report.upload.report_data);
+    let text = normalise(report.upload.report_data);
 
     simulate(stage_latency).await;
-    let text = deidentify::mask(&text);
+    // Borrowed back when there was nothing to mask: no copy then.
+    let text = match deidentify::mask(&text) {
+        Cow::Owned(masked) => masked,
+        Cow::Borrowed(_) => text,
+    };
 
     // The stand-in for the article's AI model: it reads the masked text only.
     simulate(stage_latency).await;
@@ -91,11 +96,16 @@ pub async fn process(state: &AppState, report: Report) {
 }
 
 /// Cleans text for storage: line endings unified, control characters (other
-/// than newline and tab) dropped, surrounding blanks trimmed.
-fn normalise(text: &str) -> String {
+/// than newline and tab) dropped, surrounding blanks trimmed. Most reports
+/// need none of it, and are returned as they came, without a copy.
+fn normalise(text: String) -> String {
+    let kept = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    if text.chars().all(kept) && text.trim().len() == text.len() {
+        return text;
+    }
     text.replace("\r\n", "\n")
         .chars()
-        .filter(|&c| !c.is_control() || c == '\n' || c == '\t')
+        .filter(|&c| kept(c))
         .collect::<String>()
         .trim()
         .to_owned()
@@ -114,6 +124,10 @@ mod tests {
 
     #[test]
     fn normalise_cleans_without_changing_words() {
-        assert_eq!(normalise("  a\r\nb\u{0}c\td  "), "a\nbc\td");
+        assert_eq!(normalise("  a\r\nb\u{0}c\td  ".into()), "a\nbc\td");
+        assert_eq!(
+            normalise("as sent\n\tindented".into()),
+            "as sent\n\tindented"
+        );
     }
 }

@@ -7,7 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
+use axum::body::Bytes;
+use axum::http::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{Method, Request, StatusCode};
 use common::{TempDir, call, clinic, clinic_on_file, get, post_json, report, wait_for_stats};
 use playground::{AppState, Config};
@@ -215,6 +216,11 @@ fn bad_inputs() -> Vec<Bad> {
         upload("patientId an e-mail",    body(r#""a@b.cn""#, t, d),        422, "invalid_field",  Some("patientId")),
         upload("patientId a phone",      body(r#""13812345678""#, t, d),   422, "pii_in_identifier", Some("patientId")),
         upload("trialId an ID number",   body(p, r#""11010519900307123X""#, d), 422, "pii_in_identifier", Some("trialId")),
+        upload("patientId a phone in groups",    body(r#""138_1234_5678""#, t, d),         422, "pii_in_identifier", Some("patientId")),
+        upload("patientId a phone digit by digit", body(r#""1-3-8-1-2-3-4-5-6-7-8""#, t, d), 422, "pii_in_identifier", Some("patientId")),
+        upload("patientId a 15-digit ID number", body(r#""110105900307123""#, t, d),       422, "pii_in_identifier", Some("patientId")),
+        upload("reportData only NULs",   body(p, t, r#""\u0000\u0000""#),  422, "empty_field",    Some("reportData")),
+        upload("reportData only invisible", body(p, t, r#""\u200b\ufeff\u3000\u00a0\u0007""#), 422, "empty_field", Some("reportData")),
         upload("body over 64 KiB",       body(p, t, &long(70 * 1024)),     413, "body_too_large", None),
         Bad { content_type: Some("text/plain"), ..upload("text/plain", body(p, t, d), 415, "unsupported_media_type", None) },
         Bad { content_type: None,               ..upload("no Content-Type", body(p, t, d), 415, "unsupported_media_type", None) },
@@ -395,6 +401,14 @@ async fn no_phone_id_number_or_email_reaches_the_database() {
         "11010519900307123X",
         "zhang.wei@example.com",
         "13812345678@163.com",
+        "138.1234.5678",
+        "1 3 8 1 2 3 4 5 6 7 8",
+        "138\u{200b}1234\u{200b}5678",
+        "110105 1990 0307 1234",
+        "110105900307123",
+        "张伟@例子.中国",
+        "zhang.wei＠example。com",
+        "nurse@[192.0.2.7]",
     ];
     let db = TempDir::new("privacy");
     let state = clinic_on_file(Config::default(), &db.db_path());
@@ -447,7 +461,7 @@ async fn no_phone_id_number_or_email_reaches_the_database() {
             );
         }
         assert!(
-            !text.contains('@'),
+            !text.contains(['@', '＠']),
             "an e-mail address survives in {text:?}"
         );
         let longest_digit_run = text
@@ -542,4 +556,66 @@ async fn shutdown_during_an_outage_with_an_empty_queue_does_not_wait_out_the_dea
         .expect("paused workers with nothing queued stop at once");
     assert!(!drained.deadline_passed);
     assert_eq!(state.summary(drained).lost(), 0);
+}
+
+/// An upload that promises `declared` bytes and sends `body`.
+fn promised(declared: &str, body: Body) -> Request<Body> {
+    Request::post("/api/epros/upload")
+        .header(CONTENT_TYPE, "application/json")
+        .header(CONTENT_LENGTH, declared)
+        .body(body)
+        .unwrap()
+}
+
+// On tokio's paused clock: the 10 s pass in virtual time, at once.
+#[tokio::test(start_paused = true)]
+async fn a_body_that_stops_arriving_gets_408_after_the_default_10_s() {
+    let state = clinic(Config::default());
+    // 100 bytes promised, none ever sent.
+    let never = futures::stream::pending::<Result<Bytes, std::io::Error>>();
+    let started = tokio::time::Instant::now();
+    let request = promised("100", Body::from_stream(never));
+    // A minute of virtual time at most: without a limit, this would wait for ever.
+    let answer = tokio::time::timeout(Duration::from_secs(60), call(&state, request))
+        .await
+        .expect("an answer within a minute");
+    assert_eq!(
+        answer.status,
+        StatusCode::REQUEST_TIMEOUT,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.json["code"], "body_timeout");
+    assert!(answer.json["message"].as_str().unwrap().contains("10.0 s"));
+    assert_eq!(answer.headers[CONNECTION], "close");
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    assert_eq!(state.stats().accepted, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_declared_too_large_is_refused_before_it_is_read() {
+    let state = clinic(Config::default());
+    let unread = futures::stream::poll_fn(
+        |_| -> std::task::Poll<Option<Result<Bytes, std::io::Error>>> {
+            panic!("the body of a 1 TB upload was read")
+        },
+    );
+    let started = tokio::time::Instant::now();
+    let request = promised("1000000000000", Body::from_stream(unread));
+    let answer = tokio::time::timeout(Duration::from_secs(60), call(&state, request))
+        .await
+        .expect("an answer within a minute");
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.json["code"], "body_too_large");
+    assert_eq!(answer.headers[CONNECTION], "close");
+    assert_eq!(started.elapsed(), Duration::ZERO, "at once");
+    // An upload that sends what it declares is read and accepted as usual.
+    let ok = report("fits");
+    let answer = call(&state, promised(&ok.len().to_string(), Body::from(ok))).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
 }

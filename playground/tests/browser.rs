@@ -16,6 +16,11 @@
 //! `SAVE_DASHBOARD_SCREENSHOT=1` also writes them to `playground/screenshots/`,
 //! where the README and the book show them.
 //!
+//! A second test plays the attack of issue 10: another site's page (a
+//! second server, on another port) frames the dashboard; the browser must
+//! refuse to show it. Both read the browser's console, where Chromium
+//! reports every Content-Security-Policy violation.
+//!
 //! Every wait polls the page for a condition, with a deadline; none sleeps and hopes.
 
 mod common;
@@ -26,10 +31,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::http::Method;
+use axum::response::Html;
+use axum::routing::get;
 use common::{Playground, fresh_dir, playground_command};
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use playground::loadgen;
 use serde_json::{Value, json};
 
 const WINDOW: (u32, u32) = (1600, 1640);
@@ -52,7 +62,8 @@ async fn a_trainer_runs_the_demo_from_leak_to_drain() {
     let page = connect(&driver, &browser.chromium, &dir).await;
 
     page.goto(&server.url).await.unwrap();
-    // The script has opened /events and the first update arrived.
+    // The script has opened /events and the first update arrived: the
+    // Content-Security-Policy lets the page's own script and stream run.
     wait_until(
         &page,
         "the page to go live",
@@ -61,6 +72,8 @@ async fn a_trainer_runs_the_demo_from_leak_to_drain() {
     "##,
     )
     .await;
+    let mut console = Console::new(&driver, &page).await;
+    console.assert_no_csp_violation().await;
 
     // Step 1, lesson 03: 50 /leaky calls give up after 1 s and leave 50
     // queries running for nobody.
@@ -292,6 +305,8 @@ async fn a_trainer_runs_the_demo_from_leak_to_drain() {
         "the stopped banner: {banner:?}"
     );
     save_screenshot("runbook-7-stopped.png", &page.screenshot().await.unwrap());
+    // Through the whole demo, the page never did what its policy forbids.
+    console.assert_no_csp_violation().await;
 
     // The process itself: a clean exit, and the account in its log.
     let status = server
@@ -307,6 +322,149 @@ async fn a_trainer_runs_the_demo_from_leak_to_drain() {
 
     page.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn another_site_cannot_frame_the_dashboard() {
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    let dir = fresh_dir("framing");
+    let driver = Chromedriver::start(&browser.chromedriver, &dir);
+    let server = start_playground(&dir, &[]);
+    // Another origin: this machine, another port. Its page frames the
+    // dashboard, sandboxed so that the "Drain and shut down" dialog would
+    // never show, and waits for a click.
+    let attacker = serve_page(&format!(
+        r#"<!doctype html><title>Win a prize</title>
+        <p>Click the big button to claim your prize!</p>
+        <iframe id="victim" src="{}" sandbox="allow-forms allow-scripts allow-same-origin"
+                width="1200" height="900"></iframe>
+        <script>
+          document.getElementById("victim").addEventListener("load", () => {{
+            document.body.dataset.framed = "loaded";
+          }});
+        </script>"#,
+        server.url
+    ))
+    .await;
+    let page = connect(&driver, &browser.chromium, &dir).await;
+    let mut console = Console::new(&driver, &page).await;
+
+    page.goto(&attacker).await.unwrap();
+    wait_until(
+        &page,
+        "the frame to finish loading",
+        r##"return document.body.dataset.framed === "loaded";"##,
+    )
+    .await;
+    // Chromium shows an error page in the frame instead of the dashboard...
+    page.enter_frame(0).await.unwrap();
+    let framed = page
+        .execute(
+            "return [location.href, document.getElementById('shutdown') !== null]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(framed[1], false, "the dashboard is in the frame: {framed}");
+    assert!(
+        !framed[0]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&server.url),
+        "the frame shows {framed}"
+    );
+    page.enter_parent_frame().await.unwrap();
+    // ...and says why, on the framing page's console.
+    let refused = console
+        .wait_for("the refusal", |line| {
+            line.contains("frame-ancestors 'none'")
+        })
+        .await;
+    assert!(refused.contains(&server.url), "{refused}");
+    save_screenshot("framed-refused.png", &page.screenshot().await.unwrap());
+
+    // The server runs on, untouched.
+    let stats = loadgen::send(Method::GET, &format!("{}/stats", server.url), None)
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(stats["shuttingDown"], false, "{stats}");
+    page.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Serves `html` at `/` on another port of 127.0.0.1: another origin.
+async fn serve_page(html: &str) -> String {
+    let html = Html(html.to_owned());
+    let site = Router::new().route("/", get(move || async move { html }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, site).await });
+    url
+}
+
+/// The browser's console: what the pages logged, read through chromedriver
+/// (the session asks for it with `goog:loggingPrefs`).
+struct Console {
+    endpoint: String,
+    lines: Vec<String>,
+}
+
+impl Console {
+    async fn new(driver: &Chromedriver, page: &Client) -> Console {
+        let session = page.session_id().await.unwrap().expect("a session id");
+        Console {
+            endpoint: format!("{}/session/{session}/se/log", driver.url),
+            lines: Vec::new(),
+        }
+    }
+
+    /// Reads what was logged since the last read, keeps it, and returns it all.
+    async fn read(&mut self) -> &[String] {
+        let reply = loadgen::send(Method::POST, &self.endpoint, Some(r#"{"type":"browser"}"#))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200, "chromedriver's log: {}", reply.body);
+        let entries = reply.json()["value"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        self.lines.extend(
+            entries
+                .iter()
+                .map(|entry| format!("{} {}", entry["level"], entry["message"])),
+        );
+        &self.lines
+    }
+
+    /// Fails if the page broke its Content-Security-Policy (an inline style,
+    /// an inline script, anything from elsewhere).
+    async fn assert_no_csp_violation(&mut self) {
+        let lines = self.read().await;
+        let violations: Vec<&String> = lines
+            .iter()
+            .filter(|line| line.contains("Content Security Policy"))
+            .collect();
+        assert!(violations.is_empty(), "CSP violations: {violations:#?}");
+    }
+
+    /// Waits up to 10 s for a line `matches`, and returns it.
+    async fn wait_for(&mut self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.read().await.iter().find(|l| matches(l)) {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 10 s for {what} in the console: {:#?}",
+                self.lines
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Where Chromium and chromedriver are, or `None` (after saying so) if this
@@ -437,6 +595,8 @@ async fn connect(driver: &Chromedriver, chromium: &Path, dir: &Path) -> Client {
         "goog:chromeOptions".to_owned(),
         json!({ "binary": chromium, "args": args }),
     );
+    // Keeps the console, for `Console` to read.
+    capabilities.insert("goog:loggingPrefs".to_owned(), json!({ "browser": "ALL" }));
     ClientBuilder::new(HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use axum::http::header::{ACCEPT, CONTENT_TYPE, COOKIE, HOST, LOCATION, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, Request, StatusCode};
 use common::{LOOPBACK, call, call_from, clinic, get, post_json, report, respond_from};
 use http_body_util::BodyExt;
@@ -103,12 +103,24 @@ async fn the_page_renders_its_gauges_with_the_numbers_as_of_load() {
             .unwrap()
             .starts_with("text/html")
     );
+    // Never framed by another site, and nothing inline for a script to hide in.
+    assert_eq!(
+        page.headers["content-security-policy"],
+        "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    assert_eq!(page.headers["x-frame-options"], "DENY");
     let html = page.text;
+    assert!(
+        !html.contains("style=") && !html.contains("<style"),
+        "{html}"
+    );
+    let handler = regex::Regex::new(r"<script>|\son[a-z]+=").unwrap();
+    assert!(!handler.is_match(&html), "inline script:\n{html}");
     // Without JavaScript the numbers are there, as of the page's load.
     for gauge in [
         r#"id="queue-depth" data-value="3">3<"#,
         r#"<span class="of"> / 1,024</span>"#,
-        r#"class="fill" style="width: 0.3%""#,
+        r#"<rect width="0.3" height="1"/>"#,
         r#"id="workers-busy" data-value="0""#,
         r#"id="paused" data-value="true""#,
         r#"id="accepted-count" data-value="3""#,
@@ -450,6 +462,90 @@ async fn a_form_posted_from_another_web_site_is_refused() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(call(&state, request).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn dns_rebinding_cannot_reach_the_controls() {
+    let state = clinic(Config::default());
+    state.set_listening_on("127.0.0.1:3000".parse().unwrap());
+    // A page on evil.example whose name now resolves to 127.0.0.1: its
+    // requests come from this machine, with its own name as Host and Origin.
+    let rebound = |path: &str, host: &str| {
+        Request::post(path)
+            .header(HOST, host)
+            .header(ORIGIN, format!("http://{host}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    for host in [
+        "evil.example:3000",
+        "127.0.0.1.nip.io:3000",
+        "localhost.evil.example:3000",
+        "127.0.0.1:4000",
+        "127.0.0.1",
+        "[::2]:3000",
+    ] {
+        let refused = call(&state, rebound("/controls/pause", host)).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{host}: {}",
+            refused.text
+        );
+        assert_eq!(refused.json["code"], "controls_host_not_local", "{host}");
+        let message = refused.json["message"].as_str().unwrap();
+        assert!(
+            message.contains("http://127.0.0.1:3000/") && message.contains(host),
+            "{host}: {message}"
+        );
+    }
+    let refused = call(&state, rebound("/controls/shutdown", "evil.example:3000")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        !state.stats().paused && !state.is_shutting_down(),
+        "nothing happened"
+    );
+    // No Host at all: not addressed to this machine either.
+    let mut bare = control("/controls/pause", "");
+    bare.headers_mut().insert(HOST, "".parse().unwrap());
+    assert_eq!(
+        call(&state, bare).await.json["code"],
+        "controls_host_not_local"
+    );
+    // The page opened under such a name says why the controls will refuse.
+    let page = call(
+        &state,
+        Request::get("/")
+            .header(HOST, "evil.example:3000")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .text;
+    assert!(page.contains(r#"class="access refused""#), "{page}");
+    assert!(page.contains("opened at localhost, 127.0.0.1"), "{page}");
+
+    // The loopback names, as browsers on this machine send them, still work.
+    for host in [
+        "localhost:3000",
+        "LocalHost:3000",
+        "127.0.0.1:3000",
+        "[::1]:3000",
+    ] {
+        let answer = call(&state, rebound("/controls/resume", host)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{host}: {}", answer.text);
+    }
+    // With a control token, the token decides, whatever the Host.
+    let guarded = clinic(Config::default());
+    guarded.set_control_token("trainer-2024".to_owned());
+    let mut with_token = rebound("/controls/pause", "playground.lan:3000");
+    with_token
+        .headers_mut()
+        .insert("x-control-token", "trainer-2024".parse().unwrap());
+    assert_eq!(
+        call_from(ELSEWHERE, &guarded, with_token).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

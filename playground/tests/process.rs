@@ -22,6 +22,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use playground::loadgen::{self, Reply};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The binary, started with `args`, and what it has printed so far.
@@ -408,4 +409,107 @@ async fn the_dashboard_button_drains_like_sigterm_and_open_event_streams_end() {
         "log:\n{log}"
     );
     assert!(!log.contains("still open"), "log:\n{log}");
+}
+
+/// The client timeout the slow-client test runs with (`--client-timeout`):
+/// short, so the test does not wait 10 s a client. The default, 10 s, is
+/// checked on tokio's paused clock in api.rs, and against the CLI in main.rs.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A raw TCP connection to the server, for clients that misbehave.
+async fn raw_connection(server: &Server, sends: &[u8]) -> TcpStream {
+    let authority = server.url.strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(authority).await.unwrap();
+    stream.write_all(sends).await.unwrap();
+    stream
+}
+
+/// Reads until the server closes `stream`: what it sent, and how long after
+/// `since` it closed. Fails after 5 s, five times the limit.
+async fn until_closed(stream: &mut TcpStream, since: Instant, what: &str) -> (String, Duration) {
+    let mut received = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut received))
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{what}: the server still held the connection open after 5 s; it sent {:?}",
+                String::from_utf8_lossy(&received)
+            )
+        });
+    // A reset counts as closed, as a browser would see it.
+    let _ = closed;
+    (
+        String::from_utf8_lossy(&received).into_owned(),
+        since.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_event_streams_are_not() {
+    let limit = format!("{}ms", CLIENT_TIMEOUT.as_millis());
+    let server = Server::start("slow", &["--db", ":memory:", "--client-timeout", &limit]);
+    let authority = server.url.strip_prefix("http://").unwrap().to_owned();
+    let head = |extra: &str| {
+        format!(
+            "POST /api/epros/upload HTTP/1.1\r\nHost: {authority}\r\n\
+             Content-Type: application/json\r\n{extra}"
+        )
+    };
+    // The dashboard, open all along.
+    let mut events = EventStream::open(&server.url).await;
+    let opened = Instant::now();
+    let started = Instant::now();
+
+    // Half the headers, then nothing.
+    let mut half_headers = raw_connection(&server, head("Content-Le").as_bytes()).await;
+    // All the headers, then 10 of the 100 bytes promised.
+    let short = head("Content-Length: 100\r\n\r\n") + r#"{"patientI"#;
+    let mut short_body = raw_connection(&server, short.as_bytes()).await;
+    // One request, answered, then an idle keep-alive connection.
+    let stats = format!("GET /stats HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+    let mut idle = raw_connection(&server, stats.as_bytes()).await;
+    // A terabyte announced, asking first whether it may be sent.
+    let huge = head("Content-Length: 1000000000000\r\nExpect: 100-continue\r\n\r\n");
+    let mut huge_body = raw_connection(&server, huge.as_bytes()).await;
+
+    // The terabyte is refused at once, before any `100 Continue`.
+    let (answer, took) = until_closed(&mut huge_body, started, "Content-Length: 10^12").await;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer:?}");
+    assert!(answer.contains(r#""code":"body_too_large""#), "{answer:?}");
+    assert!(took < CLIENT_TIMEOUT / 2, "413 after {took:?}, not at once");
+
+    // The others are closed once the limit has passed, not before.
+    let within = |took: Duration| took >= CLIENT_TIMEOUT && took < CLIENT_TIMEOUT * 3;
+    let (answer, took) = until_closed(&mut half_headers, started, "half the headers").await;
+    assert!(within(took), "half the headers: closed after {took:?}");
+    assert!(
+        !answer.contains(" 200 ") && !answer.contains(" 202 "),
+        "{answer:?}"
+    );
+
+    let (answer, took) = until_closed(&mut short_body, started, "a short body").await;
+    assert!(within(took), "a short body: closed after {took:?}");
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+    assert!(answer.contains(r#""code":"body_timeout""#), "{answer:?}");
+
+    let (answer, took) = until_closed(&mut idle, started, "an idle connection").await;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+    assert!(within(took), "an idle connection: closed after {took:?}");
+
+    // Meanwhile the dashboard's stream went on: an update well past the
+    // limit, on the same connection.
+    let past = CLIENT_TIMEOUT * 2;
+    tokio::time::sleep(past.saturating_sub(opened.elapsed())).await;
+    events.seen.clear();
+    assert!(
+        events
+            .read_until(Duration::from_secs(2), "event: update")
+            .await,
+        "the event stream ended"
+    );
+    assert!(opened.elapsed() > past);
+
+    // Nothing half-sent was stored, and the service still answers.
+    let stats = server.stats().await;
+    assert_eq!(stats["accepted"], 0, "{stats}");
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::Response;
 use http_body_util::BodyExt;
@@ -47,12 +47,20 @@ pub struct Answer {
 
 /// The router's response to `request`, sent as if from `client`, its body
 /// not read yet. `MockConnectInfo` plays the client's address (the real
-/// server gets it from the socket).
+/// server gets it from the socket). Without a `Host` header, it gets the one
+/// a browser on this machine would send: the server's address, or
+/// `localhost` if it is not listening on a socket.
 pub async fn respond_from(
     client: ([u8; 4], u16),
     state: &AppState,
-    request: Request<Body>,
+    mut request: Request<Body>,
 ) -> Response {
+    if !request.headers().contains_key(HOST) {
+        let host = state
+            .listening_on()
+            .map_or_else(|| "localhost".to_owned(), |addr| addr.to_string());
+        request.headers_mut().insert(HOST, host.parse().unwrap());
+    }
     app(state.clone())
         .layer(MockConnectInfo(SocketAddr::from(client)))
         .oneshot(request)

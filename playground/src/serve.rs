@@ -1,0 +1,154 @@
+//! Serving the router over TCP, with time limits for slow clients.
+//!
+//! `axum::serve` would do, but it sets no timer on hyper's connections
+//! (axum 0.8.9), so it has no time limits at all: a client that sends half
+//! its headers, or fewer body bytes than its `Content-Length` says, holds a
+//! connection and its task for good. Two hundred of them are two hundred
+//! tasks waiting for ever. So the playground serves its router here, with
+//! hyper's HTTP/1 builder, and one limit, [`CLIENT_TIMEOUT`] (`--client-timeout`):
+//!
+//! | a client that... | meets | |
+//! | --- | --- | --- |
+//! | sends its headers too slowly | hyper's `header_read_timeout` | the connection is closed |
+//! | leaves a kept-alive connection idle | the same timeout, for the next request's headers | closed |
+//! | sends its body too slowly, or not all of it | [`read_body`], in the router | `408 body_timeout`, closed |
+//! | declares a body over 64 KiB | [`read_body`], before reading any | `413 body_too_large` at once, closed |
+//!
+//! The last is answered before hyper sends `100 Continue`, which it does
+//! only when the body is first read: a client that asked whether it may
+//! send a terabyte hears no at once, instead of being told to go ahead.
+//!
+//! None of these limits the *response*: the dashboard's `/events` stream
+//! stays open as long as the page does. The limits are on reading a
+//! request, and a stream's connection is writing.
+//!
+//! Graceful shutdown works as with `axum::serve`: stop accepting, let the
+//! responses in progress finish (the event streams end on their own token,
+//! see `dashboard.rs`), close idle connections, then return.
+
+use std::future::Future;
+use std::pin::pin;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::intake::MAX_BODY_BYTES;
+
+/// How long a client may take to send a request's headers, or its body,
+/// and how long a kept-alive connection may sit idle. 10 s is plenty for
+/// this API: a report is a few hundred bytes.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+// ANCHOR: serve
+/// Serves `router` on `listener` until `shutdown` completes, then finishes
+/// the requests in progress. Each request carries the client's address
+/// (`ConnectInfo<SocketAddr>`), which the dashboard's controls check.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    client_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut http = http1::Builder::new();
+    // The timer is what makes hyper's timeouts work at all.
+    http.timer(TokioTimer::new())
+        .header_read_timeout(client_timeout);
+    let connections = GracefulShutdown::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        let router = router.clone();
+        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request.map(Body::new))
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            // A client that hangs up, or is timed out, is not our error.
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, "connection closed: {e}");
+            }
+        });
+    }
+    // Stop accepting; idle connections close now, busy ones after their
+    // response.
+    drop(listener);
+    connections.shutdown().await;
+}
+// ANCHOR_END: serve
+
+/// Reads a request's body before the handler runs: all of it, within the
+/// client timeout, and no more than [`MAX_BODY_BYTES`]. A `Content-Length`
+/// over the limit is refused before any of the body is read.
+pub async fn read_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|bytes| bytes > MAX_BODY_BYTES as u64) {
+        return closing(AppError::body_too_large());
+    }
+    let (parts, body) = request.into_parts();
+    let limited = Limited::new(body, MAX_BODY_BYTES).collect();
+    match tokio::time::timeout(state.client_timeout(), limited).await {
+        Ok(Ok(body)) => {
+            let request = Request::from_parts(parts, Body::from(body.to_bytes()));
+            next.run(request).await
+        }
+        Ok(Err(e)) if e.is::<LengthLimitError>() => closing(AppError::body_too_large()),
+        Ok(Err(_)) => AppError::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            "The request body could not be read.",
+        )
+        .into_response(),
+        Err(_) => closing(AppError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "The request body did not arrive within {:.1} s; send it all at once.",
+                state.client_timeout().as_secs_f64()
+            ),
+        )),
+    }
+}
+
+/// An error after which the connection closes: the rest of the body, if it
+/// ever comes, is not read.
+fn closing(error: AppError) -> Response {
+    let mut response = error.into_response();
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
