@@ -1,13 +1,12 @@
 //! Lesson 09: one blocking call stalls every task on its thread.
 //!
 //! Lesson 08's tasks were cheap because each gives its thread back at every
-//! `.await`. A task that blocks (CPU-heavy work, `std::thread::sleep`) gives
-//! nothing back: every task on its thread waits too, timers and all. P-001's
-//! report is de-identified by 3 s of blocking work inside its task, and
-//! P-002's 2 s deadline fires 1 s late; with `spawn_blocking`, on time.
-//! Lesson 04's query, waiting with a blocking sleep, defeats its `timeout`.
-//! Last, two worker threads: one blocked call takes one out of service.
-//! `lessons::block_thread_for` stands in for the blocking work: it is
+//! `.await`. A task that blocks (CPU work, `std::thread::sleep`) gives nothing
+//! back: every task on its thread waits, timers too. P-002's 2 s deadline fires
+//! 1 s late behind P-001's 3 s of blocking de-identification; on time once that
+//! work moves to `spawn_blocking`. A blocking sleep defeats lesson 04's
+//! `timeout`; on two worker threads, one blocked call takes a worker out of
+//! service. `lessons::block_thread_for` is the blocking work: it is
 //! `std::thread::sleep` on the real clock and moves the clock with `--fast`.
 //!
 //! Previous: 08_tasks_vs_threads. Next: 10_shared_state, who owns the registry.
@@ -19,30 +18,33 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::thread::{self, ThreadId};
 
-use lessons::{block_thread_for, ms, say};
+use lessons::{block_thread_for, half_seconds, ms, say};
 use tokio::sync::oneshot;
 use tokio::task::spawn_blocking;
-use tokio::time::{Duration, Instant, sleep, timeout};
+use tokio::time::{Duration, Instant, sleep, sleep_until, timeout};
 
 fn main() -> ExitCode {
     lessons::run(lesson)
 }
 
 async fn lesson() {
+    let opening = Instant::now();
     say!("-- P-001's report is de-identified inside its async task");
     morning(false).await;
+    sleep_until(opening + ms(3_500)).await;
     say!("-- the same, with the de-identification on spawn_blocking");
     morning(true).await;
+    sleep_until(opening + ms(7_000)).await;
     say!("-- lesson 04's query, waiting with a blocking sleep under a 2 s timeout");
     blocking_query_under_timeout().await;
+    sleep_until(opening + ms(12_500)).await;
     say!("-- a multi-thread runtime with 2 worker threads");
     two_workers().await;
 }
 
 // ANCHOR: morning
-/// P-002 waits for the lab with a 2 s deadline while P-001's report is
-/// de-identified: inside P-001's task, or on the blocking pool. Returns how
-/// late P-002's deadline fired.
+/// P-002 waits with a 2 s deadline while P-001's report is de-identified, in
+/// P-001's task or on the blocking pool. Returns how late the deadline fired.
 async fn morning(on_blocking_pool: bool) -> Duration {
     let waiting = tokio::spawn(answer_within_2s("P-002"));
     let masking = tokio::spawn(async move {
@@ -71,16 +73,15 @@ async fn answer_within_2s(patient: &str) -> Duration {
     // The lab waits on the network: tokio's sleep, which gives the thread back.
     let _gave_up = timeout(ms(2_000), sleep(ms(5_000))).await;
     let late = asked.elapsed().saturating_sub(ms(2_000));
-    let secs = late.as_secs_f64();
+    let secs = half_seconds(late);
     say!("handler {patient}: gave up at the 2 s deadline, {secs:.1} s late");
     late
 }
 // ANCHOR_END: deadline
 
 // ANCHOR: blocking_query
-/// Lesson 04's `slow_query` with `sleep(ms(5_000)).await` swapped for a
-/// blocking 5 s: it is done in its first poll, before `timeout` looks at
-/// the clock, so the timeout never fires.
+/// Lesson 04's `slow_query`, its `sleep(..).await` swapped for a blocking 5 s:
+/// done in its first poll, before `timeout` ever looks at the clock.
 async fn blocking_query(patient: &str) -> String {
     block_thread_for(ms(5_000));
     format!("{patient}'s 12 past reports")
@@ -89,7 +90,7 @@ async fn blocking_query(patient: &str) -> String {
 async fn blocking_query_under_timeout() {
     let asked = Instant::now();
     let answer = timeout(ms(2_000), blocking_query("P-003")).await;
-    let (took, fired) = (asked.elapsed().as_secs_f64(), answer.is_err());
+    let (took, fired) = (half_seconds(asked.elapsed()), answer.is_err());
     say!("handler P-003: answered after {took:.1} s; the timeout fired: {fired}");
 }
 // ANCHOR_END: blocking_query
@@ -107,7 +108,6 @@ async fn two_workers() {
             on_p004s += usize::from(ran_on.unwrap() == p004_thread);
         }
         let (_, free_p005) = block_a_worker().await;
-        // No worker is free: P-006 waits until P-004's call returns.
         let p006 = tokio::spawn(async { thread::current().id() });
         free_p004.send(()).unwrap();
         let on_freed = p006.await.unwrap() == p004_thread;

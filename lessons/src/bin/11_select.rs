@@ -3,7 +3,7 @@
 //! In a loop, `select!` drops every branch that did not win, every time round.
 //! The intake loop races the end of the shift, a heartbeat to the trial monitor
 //! every second (`interval`), and taking a report off the queue and checking
-//! it (0.3 s). When the heartbeat wins mid-check, the report is dropped with
+//! it (0.4 s). When the heartbeat wins mid-check, the report is dropped with
 //! its future: off the queue, stored nowhere. Fixes: keep the one future alive
 //! across turns, or race only cancel-safe `recv` and check in the branch body,
 //! where the heartbeat waits (`MissedTickBehavior` says what happens then).
@@ -18,10 +18,11 @@ use std::process::ExitCode;
 
 use lessons::{elapsed, ms, say};
 use tokio::sync::mpsc::{self, Receiver, Sender};
-use tokio::time::{Duration, Instant, MissedTickBehavior, interval_at, sleep};
+use tokio::time::{Duration, Instant, MissedTickBehavior};
+use tokio::time::{interval_at, sleep, sleep_until};
 
 const SHIFT: Duration = ms(2_500);
-const CHECK: Duration = ms(300);
+const CHECK: Duration = ms(400);
 type Queue = Receiver<String>;
 
 fn main() -> ExitCode {
@@ -29,30 +30,31 @@ fn main() -> ExitCode {
 }
 
 async fn lesson() {
+    let nine = Instant::now();
     say!("-- select! on a fresh take-and-check future each time round");
-    let (_desk, queue) = six_reports();
-    lossy_loop(queue).await;
+    let (_desk, queue) = four_reports();
+    lossy_loop(queue, nine).await;
     say!("-- the same future kept across turns of the loop");
-    let (_desk, queue) = six_reports();
-    kept_future_loop(queue).await;
+    let (_desk, queue) = four_reports();
+    kept_future_loop(queue, nine + SHIFT).await;
     say!("-- select! on recv only; the check in the branch body");
-    let (_desk, queue) = six_reports();
-    recv_only_loop(queue).await;
+    let (_desk, queue) = four_reports();
+    recv_only_loop(queue, nine + SHIFT * 2).await;
 }
 
-/// Six reports in the queue at 9 a.m.; the desk stays open for more.
-fn six_reports() -> (Sender<String>, Queue) {
+/// Four reports in the queue at 9 a.m.; the desk stays open for more.
+fn four_reports() -> (Sender<String>, Queue) {
     let (desk, queue) = mpsc::channel(8);
-    for patient in 1..=6 {
+    for patient in 1..=4 {
         desk.try_send(format!("P-00{patient}")).unwrap();
     }
     (desk, queue)
 }
 
 // ANCHOR: lossy
-async fn lossy_loop(mut queue: Queue) {
-    let mut heartbeat = interval_at(Instant::now() + ms(1_000), ms(1_000));
-    let mut shift_over = pin!(sleep(SHIFT));
+async fn lossy_loop(mut queue: Queue, start: Instant) {
+    let mut heartbeat = interval_at(start + ms(1_000), ms(1_000));
+    let mut shift_over = pin!(sleep_until(start + SHIFT));
     let mut stored = Vec::new();
     loop {
         tokio::select! {
@@ -68,30 +70,29 @@ async fn lossy_loop(mut queue: Queue) {
 // ANCHOR_END: lossy
 
 // ANCHOR: take_and_check
-/// Takes the next report and checks it: 0.3 s awaiting the rules service.
+/// Takes the next report and checks it: 0.4 s awaiting the rules service.
 async fn take_and_check(queue: &mut Queue) -> String {
     let report = queue.recv().await.expect("the desk stays open");
-    let mut in_hand = InHand(Some(report), elapsed().as_secs_f64());
+    let mut in_hand = InHand(Some(report));
     sleep(CHECK).await;
     in_hand.0.take().expect("still in hand")
 }
 
-/// A report off the queue and not yet checked, and when it was taken.
-struct InHand(Option<String>, f64);
+struct InHand(Option<String>); // off the queue, not yet checked
 
 impl Drop for InHand {
     fn drop(&mut self) {
         if let Some(report) = self.0.take() {
-            say!("{report}'s report dropped, taken at {:.1} s: lost", self.1);
+            say!("{report}'s report dropped mid-check: lost");
         }
     }
 }
 // ANCHOR_END: take_and_check
 
 // ANCHOR: kept_future
-async fn kept_future_loop(queue: Queue) {
-    let mut heartbeat = interval_at(Instant::now() + ms(1_000), ms(1_000));
-    let mut shift_over = pin!(sleep(SHIFT));
+async fn kept_future_loop(queue: Queue, start: Instant) {
+    let mut heartbeat = interval_at(start + ms(1_000), ms(1_000));
+    let mut shift_over = pin!(sleep_until(start + SHIFT));
     let mut stored = Vec::new();
     // One future, made before the loop; a new one only when it has finished.
     let mut next = pin!(take_and_check_owned(queue));
@@ -116,11 +117,10 @@ async fn take_and_check_owned(mut queue: Queue) -> (String, Queue) {
 // ANCHOR_END: kept_future
 
 // ANCHOR: recv_only
-async fn recv_only_loop(mut queue: Queue) {
-    let mut heartbeat = interval_at(Instant::now() + ms(1_000), ms(1_000));
-    // After a late heartbeat, back to whole seconds: no burst to catch up.
+async fn recv_only_loop(mut queue: Queue, start: Instant) {
+    let mut heartbeat = interval_at(start + ms(1_000), ms(1_000));
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut shift_over = pin!(sleep(SHIFT));
+    let mut shift_over = pin!(sleep_until(start + SHIFT));
     let mut stored = Vec::new();
     loop {
         tokio::select! {
@@ -145,6 +145,6 @@ fn beat(due: Instant, stored: &[String]) {
 }
 
 fn tally(stored: &[String]) {
-    let lost = 6 - stored.len();
+    let lost = 4 - stored.len();
     say!("shift over: {} stored, {lost} lost", stored.len());
 }
