@@ -21,10 +21,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::post;
-use playground::intake::{MAX_BODY_BYTES, Queued};
+use playground::designs::intake::{MAX_BODY_BYTES, Queued};
 use playground::loadgen;
-use playground::report::{EproUpload, ReportId};
-use playground::store::Db;
+use playground::pipeline::report::{EproUpload, ReportId};
+use playground::pipeline::store::Db;
 use playground::{AppState, Clinic, Config, app};
 use tokio::net::TcpListener;
 

@@ -8,20 +8,28 @@
 //!
 //! | | first article: a queue | second article: a task per request |
 //! | --- | --- | --- |
-//! | endpoint | `POST /api/epros/upload` (`intake.rs`) | `POST /data/submit` (`fire_and_forget.rs`) |
+//! | endpoint | `POST /api/epros/upload` | `POST /data/submit` |
 //! | answers | 202, or 503 when the queue is full | 200, always |
 //! | under a burst | bounded: `--queue` reports, `--workers` tasks | one task per report, no limit |
-//! | on shutdown | drained, with a deadline (`shutdown.rs`) | waited for, with the same deadline |
+//! | on shutdown | drained, with a deadline | waited for, with the same deadline |
 //!
-//! Plus the second article's leak demo (`/leaky`, `/fixed`, in `leak.rs`) and
-//! its `/stats`, with tokio's task count where Go had goroutines (`stats.rs`).
+//! Plus the second article's leak demo (`/leaky`, `/fixed`) and its `/stats`,
+//! with tokio's task count where Go had goroutines. `GET /` is a live
+//! dashboard of all of it for a trainer to project, with controls to burst,
+//! pause, leak and shut down.
 //!
-//! `GET /` is a live dashboard of all of it for a trainer to project
-//! (`dashboard.rs`), with controls to burst, pause, leak and shut down
-//! (`controls/`).
+//! The folders follow the parts:
 //!
-//! Every report, whichever way it came in, goes through one pipeline
-//! (`pipeline.rs`) and one database thread (`store.rs`).
+//! ```text
+//! designs/    the articles' designs: the queue (intake.rs) and its workers,
+//!             a task per request (fire_and_forget.rs), the leak demo (leak.rs)
+//! pipeline/   what every accepted report goes through: de-identify, score,
+//!             and the one database thread (store.rs)
+//! dashboard/  the live page, its history and latest lists, and its controls/
+//! edges/      where the service meets the world: serving with time limits,
+//!             errors, /stats and /metrics, shutdown
+//! loadgen.rs  an HTTP load generator (the dashboard's bursts, tests, benchmarks)
+//! ```
 //!
 //! Run: `cargo run -p playground -- --help`
 
@@ -40,33 +48,22 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub mod controls;
 pub mod dashboard;
-pub mod deidentify;
-pub mod error;
-pub mod fire_and_forget;
-pub mod history;
-pub mod intake;
-pub mod latest;
-pub mod leak;
+pub mod designs;
+pub mod edges;
 pub mod loadgen;
 pub mod pipeline;
-pub mod report;
-pub mod risk;
-pub mod serve;
-pub mod shutdown;
-pub mod stats;
-pub mod store;
-pub mod workers;
 
-use controls::Controls;
-use history::History;
-use latest::Latest;
-use report::{InFlight, Report};
-use shutdown::{DrainClock, Drained};
-use stats::Counters;
-use store::Db;
-use workers::WorkerPool;
+use dashboard::controls::{self, Controls};
+use dashboard::history::{self, History};
+use dashboard::latest::Latest;
+use designs::workers::WorkerPool;
+use designs::{fire_and_forget, intake, leak};
+use edges::shutdown::{DrainClock, Drained};
+use edges::stats::{self, Counters};
+use edges::{error, serve};
+use pipeline::report::{InFlight, Report};
+use pipeline::store::Db;
 
 // ANCHOR: routes
 /// The HTTP API. Every route, in one place.

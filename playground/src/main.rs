@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use clap::builder::TypedValueParser as _;
-use playground::serve::serve;
-use playground::shutdown::{Drained, EXIT_LOST_REPORTS, shutdown_signal};
-use playground::store::Db;
+use playground::edges::serve::serve;
+use playground::edges::shutdown::{Drained, EXIT_LOST_REPORTS, shutdown_signal};
+use playground::pipeline::store::Db;
 use playground::{Clinic, Config, app};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -85,7 +85,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // With each client's address (the dashboard's controls answer only
     // loopback clients unless --control-token is set), and time limits for
-    // slow clients (serve.rs). It stops accepting when HTTP stops.
+    // slow clients (edges/serve.rs). It stops accepting when HTTP stops.
     state.set_client_timeout(args.client_timeout);
     let mut server = tokio::spawn(serve(
         listener,
@@ -105,7 +105,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     // ANCHOR: after_signal
-    // Stop accepting, close the queue, let the workers drain it (shutdown.rs).
+    // Stop accepting, close the queue, let the workers drain it (edges/shutdown.rs).
     // HTTP stays up meanwhile: late uploads hear 503 shutting_down. A second
     // Ctrl-C (or SIGTERM) stops the waiting; what is not stored is then listed.
     let started = Instant::now();
@@ -240,7 +240,10 @@ mod tests {
     #[test]
     fn the_default_client_timeout_is_the_documented_one() {
         let args = Args::parse_from(["playground"]);
-        assert_eq!(args.client_timeout, playground::serve::CLIENT_TIMEOUT);
+        assert_eq!(
+            args.client_timeout,
+            playground::edges::serve::CLIENT_TIMEOUT
+        );
         assert_eq!(args.client_timeout, Duration::from_secs(10));
         let args = Args::parse_from(["playground", "--client-timeout", "500ms"]);
         assert_eq!(args.client_timeout, Duration::from_millis(500));

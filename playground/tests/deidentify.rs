@@ -9,7 +9,7 @@
 //! internationalised, IP-literal and single-label addresses). A failure lists
 //! every wrong row at once, with a count, so a regression shows its extent.
 
-use playground::deidentify::{contains_pii, mask};
+use playground::pipeline::deidentify::{contains_pii, mask};
 
 /// `(what the patient wrote, what is stored)`. One row a line: easier to
 /// read than rustfmt's layout.

@@ -17,7 +17,7 @@ use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use playground::store::Db;
+use playground::pipeline::store::Db;
 use playground::{AppState, Clinic, Config, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -95,7 +95,7 @@ pub async fn wait_for_stats(
     state: &AppState,
     within: Duration,
     what: &str,
-    done: impl Fn(&playground::stats::Stats) -> bool,
+    done: impl Fn(&playground::edges::stats::Stats) -> bool,
 ) {
     let deadline = Instant::now() + within;
     loop {

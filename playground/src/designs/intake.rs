@@ -27,10 +27,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::error::TrySendError;
 
 use crate::AppState;
-use crate::deidentify;
-use crate::error::AppError;
-use crate::report::{EproUpload, Report, ReportId, Status};
-use crate::stats::Counters;
+use crate::edges::error::AppError;
+use crate::edges::stats::Counters;
+use crate::pipeline::deidentify;
+use crate::pipeline::report::{EproUpload, Report, ReportId, Status};
 
 /// Largest request body accepted (413 above it).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

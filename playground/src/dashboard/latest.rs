@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::report::ReportId;
+use crate::pipeline::report::ReportId;
 
 /// Reports listed on the dashboard.
 pub const REPORTS_SHOWN: usize = 8;

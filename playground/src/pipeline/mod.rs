@@ -7,7 +7,7 @@
 //!   (fast)       (slow)          (slow)          (slow: the database thread)
 //! ```
 //!
-//! The cheap checks ran at the door (`intake.rs`), so the client heard about
+//! The cheap checks ran at the door (`designs/intake.rs`), so the client heard about
 //! bad input at once; here the text is cleaned for storage. The risk score is
 //! computed *before* the write so that the report, its audit trail and its
 //! alert commit together: no moment exists where a high-risk report is stored
@@ -16,18 +16,21 @@
 //! `--work-ms` adds simulated latency, split over the three slow stages, so a
 //! trainer can make the queue fill up on a laptop.
 
+pub mod deidentify;
+pub mod report;
+pub mod risk;
+pub mod store;
+
 use std::borrow::Cow;
 use std::time::Duration;
 
 use tracing::instrument;
 
 use crate::AppState;
-use crate::deidentify;
-use crate::latest::{self, StoredReport};
-use crate::report::{Report, Status};
-use crate::risk;
-use crate::stats::Counters;
-use crate::store::NewReport;
+use crate::dashboard::latest::{self, StoredReport};
+use crate::edges::stats::Counters;
+use report::{Report, Status};
+use store::NewReport;
 
 /// Runs one report through every stage. Never fails: a report the database
 /// refuses is logged and left in the in-flight map as `failed`, where the

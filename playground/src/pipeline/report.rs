@@ -82,7 +82,7 @@ impl Status {
 }
 
 /// What a patient sent: the body of `/api/epros/upload` and `/data/submit`,
-/// already checked (see `intake.rs`).
+/// already checked (see `designs/intake.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EproUpload {
     pub patient_id: String,

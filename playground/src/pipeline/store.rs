@@ -27,8 +27,8 @@ use anyhow::{Context, anyhow};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::report::{ReportId, Status};
-use crate::risk::Risk;
+use crate::pipeline::report::{ReportId, Status};
+use crate::pipeline::risk::Risk;
 
 /// Jobs taken into one transaction at most.
 pub const MAX_BATCH: usize = 256;

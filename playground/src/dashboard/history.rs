@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::AppState;
-use crate::stats::Stats;
+use crate::edges::stats::Stats;
 
 /// Samples kept: one minute at one a second.
 pub const SLOTS: usize = 60;

@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::AppState;
 use crate::pipeline;
-use crate::report::Report;
+use crate::pipeline::report::Report;
 
 pub struct WorkerPool {
     queue: Arc<AsyncMutex<mpsc::Receiver<Report>>>,

@@ -18,10 +18,14 @@
 //! escaping, which every `.html` template gets; nothing here is marked `|safe`.
 //!
 //! An event stream never ends by itself, and the server's graceful shutdown
-//! (`serve.rs`) waits for open responses to finish: one open dashboard would hold the process
+//! (`edges/serve.rs`) waits for open responses to finish: one open dashboard would hold the process
 //! up. So the stream is cut with `.take_until(state.http_stopping())`, the
 //! token `main` fires after the drain, and ends with one last `stopped` event
 //! telling the page the server has gone (so it does not reconnect).
+
+pub mod controls;
+pub mod history;
+pub mod latest;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -38,13 +42,11 @@ use futures::stream::{self, Stream, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::AppState;
-use crate::controls::{
-    self, Access, Ended, Flash, Grouped, JobSnapshot, LEAK_TIMEOUT_MS, LEAK_WORK_MS, Peer,
-};
-use crate::error::AppError;
-use crate::history::{self, Rates, Sample};
-use crate::latest::StoredReport;
-use crate::stats::Stats;
+use crate::edges::error::AppError;
+use crate::edges::stats::Stats;
+use controls::{Access, Ended, Flash, Grouped, JobSnapshot, LEAK_TIMEOUT_MS, LEAK_WORK_MS, Peer};
+use history::{Rates, Sample};
+use latest::StoredReport;
 
 /// How often `/events` sends the live fragments: four times a second.
 pub const EVENT_EVERY: Duration = Duration::from_millis(250);
@@ -131,7 +133,7 @@ pub async fn events(
 pub async fn stylesheet() -> impl IntoResponse {
     asset(
         "text/css; charset=utf-8",
-        include_str!("../assets/dashboard.css"),
+        include_str!("../../assets/dashboard.css"),
     )
 }
 
@@ -139,7 +141,7 @@ pub async fn stylesheet() -> impl IntoResponse {
 pub async fn script() -> impl IntoResponse {
     asset(
         "text/javascript; charset=utf-8",
-        include_str!("../assets/dashboard.js"),
+        include_str!("../../assets/dashboard.js"),
     )
 }
 

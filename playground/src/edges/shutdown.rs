@@ -9,7 +9,7 @@
 //!    clients hear that instead of a refused connection, and `/stats` keeps
 //!    answering while the queue empties.
 //! 2. **Close the queue.** The worker waiting on it sees the token and closes
-//!    it (`workers.rs`): Go's `close(ch)`.
+//!    it (`designs/workers.rs`): Go's `close(ch)`.
 //! 3. **Wait, with a deadline.** For the workers to empty the queue and for
 //!    every fire-and-forget task, at most `--drain-timeout`. (A burst the
 //!    dashboard started stops as soon as shutdown begins.)
@@ -32,7 +32,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::instrument;
 
 use crate::Clinic;
-use crate::report::ReportId;
+use crate::pipeline::report::ReportId;
 
 /// Exit status when the deadline passed with reports not stored.
 pub const EXIT_LOST_REPORTS: u8 = 2;

@@ -24,7 +24,7 @@ use serde_json::json;
 use super::jobs::{self, Design};
 use super::{MAX_BURST, MAX_CONCURRENCY, MAX_LEAKS, MAX_WORK_MS, MAX_WORKERS, grouped};
 use crate::AppState;
-use crate::error::AppError;
+use crate::edges::error::AppError;
 
 /// `POST /controls/burst`
 pub async fn burst(

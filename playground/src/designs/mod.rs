@@ -1,0 +1,12 @@
+//! The articles' designs, each behind its own endpoint.
+//!
+//! - `intake.rs`: the first article's, a bounded queue: check the body, queue
+//!   the report, answer `202 Accepted` (or `503` when the queue is full).
+//! - `workers.rs`: the pool of workers that empties that queue.
+//! - `fire_and_forget.rs`: the second article's, a task per request.
+//! - `leak.rs`: the second article's leak demo, `/leaky` and `/fixed`.
+
+pub mod fire_and_forget;
+pub mod intake;
+pub mod leak;
+pub mod workers;
