@@ -85,9 +85,24 @@ pub fn app(state: AppState) -> Router {
             controls::guard,
         ));
 
+    // The dashboard's page, the one HTML response: never in another site's
+    // frame, nothing inline. (Only here: on every route, these two layers
+    // were a tenth of an upload's instructions.)
+    let page = Router::new()
+        .route("/", get(dashboard::page))
+        .layer(SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            dashboard::on_html(dashboard::CONTENT_SECURITY_POLICY),
+        ))
+        // The same for browsers that predate `frame-ancestors`.
+        .layer(SetResponseHeaderLayer::overriding(
+            X_FRAME_OPTIONS,
+            dashboard::on_html("DENY"),
+        ));
+
     Router::new()
         // The dashboard: the page, its live updates, its stylesheet and script.
-        .route("/", get(dashboard::page))
+        .merge(page)
         .route("/events", get(dashboard::events))
         .route("/assets/dashboard.css", get(dashboard::stylesheet))
         .route("/assets/dashboard.js", get(dashboard::script))
@@ -111,16 +126,6 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             serve::read_body,
-        ))
-        // Every HTML page: never in another site's frame, nothing inline.
-        .layer(SetResponseHeaderLayer::overriding(
-            CONTENT_SECURITY_POLICY,
-            dashboard::on_html(dashboard::CONTENT_SECURITY_POLICY),
-        ))
-        // The same for browsers that predate `frame-ancestors`.
-        .layer(SetResponseHeaderLayer::overriding(
-            X_FRAME_OPTIONS,
-            dashboard::on_html("DENY"),
         ))
         .with_state(state)
 }

@@ -49,7 +49,7 @@ pub async fn submit(
     // Go: `go l.processPatientData(req)`.
     let task_state = state.clone();
     state.fire_and_forget.spawn(async move {
-        pipeline::process(&task_state, report).await;
+        pipeline::process(&task_state, vec![report]).await;
     });
 
     Ok(Json(Submitted {

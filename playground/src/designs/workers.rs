@@ -7,6 +7,11 @@
 //! because it *is* held across an `.await` here, and that is fine: only
 //! workers ever take it, never the accept path.
 //!
+//! A worker takes every report waiting, up to [`MAX_BATCH`], and runs them
+//! through the pipeline together (`pipeline/mod.rs` says why). While
+//! `--work-ms` adds latency, it takes one at a time, so that the latency is
+//! each report's and a trainer sees the workers share the queue.
+//!
 //! The pool can grow and shrink while running ([`WorkerPool::resize`]) and be
 //! paused, which is how a trainer simulates a database outage: the workers
 //! stop taking reports and the queue fills behind them.
@@ -27,6 +32,7 @@ use tokio_util::task::TaskTracker;
 use crate::AppState;
 use crate::pipeline;
 use crate::pipeline::report::Report;
+use crate::pipeline::store::MAX_BATCH;
 
 pub struct WorkerPool {
     queue: Arc<AsyncMutex<mpsc::Receiver<Report>>>,
@@ -133,18 +139,21 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
             }
             continue;
         }
-        let report = tokio::select! {
+        let most = if state.work_ms() == 0 { MAX_BATCH } else { 1 };
+        let reports = tokio::select! {
             biased;
             () = retire.cancelled() => break,
             // Paused while waiting for a report: go back and wait for resume.
             _ = paused.wait_for(|paused| *paused) => continue,
-            report = next_report(&state.pool.queue, &state.shutdown) => report,
+            reports = next_reports(&state.pool.queue, &state.shutdown, most) => reports,
         };
-        // `None`: the queue is closed and empty. Shutdown, and nothing left.
-        let Some(report) = report else { break };
+        // None: the queue is closed and empty. Shutdown, and nothing left.
+        if reports.is_empty() {
+            break;
+        }
 
         state.pool.busy.fetch_add(1, Relaxed);
-        pipeline::process(&state, report).await;
+        pipeline::process(&state, reports).await;
         state.pool.busy.fetch_sub(1, Relaxed);
     }
     tracing::debug!(worker = number, "worker stopped");
@@ -152,24 +161,28 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
 // ANCHOR_END: worker
 
 // ANCHOR: next_report
-/// The next report, or `None` once the queue is closed and empty.
+/// The reports waiting, at least one and at most `most`; none once the queue
+/// is closed and empty.
 ///
-/// Both `lock()` and `recv()` are cancel-safe: if the caller's `select!`
-/// drops this future (the worker was retired), no report is lost.
-async fn next_report(
+/// Both `lock()` and `recv_many()` are cancel-safe: if the caller's
+/// `select!` drops this future (the worker was retired), no report is lost.
+async fn next_reports(
     queue: &AsyncMutex<mpsc::Receiver<Report>>,
     shutdown: &CancellationToken,
-) -> Option<Report> {
+    most: usize,
+) -> Vec<Report> {
     let mut queue = queue.lock().await;
+    let mut reports = Vec::with_capacity(most);
     tokio::select! {
         biased;
-        report = queue.recv() => report,
+        _ = queue.recv_many(&mut reports, most) => {}
         () = shutdown.cancelled() => {
             // Go: close(ch). Nothing new gets in; what is queued still comes
-            // out, then `None` tells every worker the queue is done.
+            // out, then an empty batch tells every worker the queue is done.
             queue.close();
-            queue.recv().await
+            queue.recv_many(&mut reports, most).await;
         }
     }
+    reports
 }
 // ANCHOR_END: next_report

@@ -43,6 +43,13 @@ impl Counters {
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Relaxed);
     }
+
+    /// Counts `n` at once (a batch of reports).
+    pub fn add(counter: &AtomicU64, n: usize) {
+        if n > 0 {
+            counter.fetch_add(n as u64, Relaxed);
+        }
+    }
 }
 
 /// A snapshot of everything `/stats` shows.

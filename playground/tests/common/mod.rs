@@ -131,7 +131,10 @@ pub fn report(text: &str) -> String {
 /// A fresh, empty folder `playground-NAME-…` in the system's temporary one.
 /// It stays afterwards: see [`TempDir`] for one that goes.
 pub fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("playground-{name}-{}", uuid::Uuid::new_v4()));
+    let dir = std::env::temp_dir().join(format!(
+        "playground-{name}-{}",
+        playground::pipeline::report::ReportId::new()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
