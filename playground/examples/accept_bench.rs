@@ -9,16 +9,19 @@
 //! | --- | --- |
 //! | bare | parses and checks it (the same `EproUpload` extractor), answers 202 `{}`: nothing else |
 //! | memory accept | the playground, `--intake memory`: queued in memory, 202 with its status URL |
+//! | durable accept | the playground, `--intake durable`: committed to the inbox, synced, then 202 |
 //! | external | any server a shell command starts (`--external`), e.g. the Go twin |
 //!
 //! The playground's targets run with their workers paused, so what is
 //! measured is the accept path alone: every upload is a 202 and stays queued.
 //! The targets take turns, in a different order each round, and each line
 //! gives the median of the rounds and its ratio to the bare handler, measured
-//! in the same run. Then the drain: the playground with paused workers is
-//! sent `--drain` reports (by the load generator in this process), its
-//! workers are resumed, and the time until the last one is stored gives
-//! reports per second.
+//! in the same run. For the durable intake it also reads `/stats` before and
+//! after: commits and fsyncs per second, and reports per commit (the group
+//! commit at work). Then the drain, in each mode: the playground with paused
+//! workers is sent `--drain` reports (by the load generator in this
+//! process), its workers are resumed, and the time until the last one is
+//! stored gives reports per second.
 //!
 //! Run:
 //!
@@ -48,11 +51,12 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::post;
+use clap::ValueEnum as _;
 use playground::edges::serve::{CLIENT_TIMEOUT, serve};
 use playground::loadgen;
 use playground::pipeline::report::EproUpload;
 use playground::pipeline::store::Db;
-use playground::{Clinic, Config, app};
+use playground::{Clinic, Config, Intake, app};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
@@ -150,6 +154,11 @@ fn bench(options: Options) -> anyhow::Result<()> {
             start: app_args("memory", 0, true),
             path: upload.clone(),
         },
+        Target {
+            name: "durable accept".into(),
+            start: app_args("durable", 0, true),
+            path: upload.clone(),
+        },
     ];
     if let Some(command) = &options.external {
         targets.push(Target {
@@ -165,7 +174,9 @@ fn bench(options: Options) -> anyhow::Result<()> {
         options.connections, options.seconds, options.rounds
     );
     let mut runs: Vec<Vec<Run>> = targets.iter().map(|_| Vec::new()).collect();
+    let mut fsyncs = Vec::new();
     for round in 0..options.rounds {
+        fsyncs.push(fsync_cost(&dir)?);
         // A different target goes first each round.
         for k in 0..targets.len() {
             let i = (round + k) % targets.len();
@@ -180,6 +191,7 @@ fn bench(options: Options) -> anyhow::Result<()> {
         "accept path", "uploads/s", "ratio"
     );
     let bare = median(&runs[0], |r| r.rate);
+    let memory = median(&runs[1], |r| r.rate);
     for (target, runs) in targets.iter().zip(&runs) {
         let rate = median(runs, |r| r.rate);
         let rounds: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.rate)).collect();
@@ -194,17 +206,51 @@ fn bench(options: Options) -> anyhow::Result<()> {
         if refused > 0 {
             println!("{:<34} {refused} answers were not 2xx", "");
         }
+        if runs.iter().any(|r| r.commits.is_some()) {
+            let of = |value: fn(&Commits) -> f64| {
+                median(runs, |r| r.commits.as_ref().map_or(0.0, value))
+            };
+            println!(
+                "{:<34} {:.2}× memory accept; {:.0} commits/s, {:.0} fsyncs/s, \
+                 {:.1} uploads per commit",
+                "",
+                rate / memory,
+                of(|c| c.commits),
+                of(|c| c.fsyncs),
+                of(|c| c.reports_per_commit),
+            );
+        }
     }
 
-    println!();
-    let mode = "memory";
-    let drain = drain_rate(mode, &options, &dir)?;
+    // What a commit waits for: the disk's fsync, measured in every round.
+    let fsync = FsyncCost {
+        median: median_of(fsyncs.iter().map(|f| f.median)),
+        p10: median_of(fsyncs.iter().map(|f| f.p10)),
+        p90: median_of(fsyncs.iter().map(|f| f.p90)),
+    };
     println!(
-        "pipeline drain ({mode}): {} reports stored in {:.2} s: {:.0} reports/s",
-        drain.reports,
-        drain.took.as_secs_f64(),
-        drain.reports as f64 / drain.took.as_secs_f64()
+        "fsync (fdatasync of 4 KiB) on this disk, in each round: median {:.2} ms, \
+         p10 {:.2} ms, p90 {:.2} ms: at most {:.0} commits/s",
+        fsync.median * 1e3,
+        fsync.p10 * 1e3,
+        fsync.p90 * 1e3,
+        1.0 / fsync.median
     );
+
+    println!();
+    for mode in ["memory", "durable"] {
+        let drain = drain_rate(mode, &options, &dir)?;
+        println!(
+            "pipeline drain ({mode}): {} reports stored in {:.2} s: {:.0} reports/s; \
+             {} commits ({:.0} reports per commit), {} fsyncs",
+            drain.reports,
+            drain.took.as_secs_f64(),
+            drain.reports as f64 / drain.took.as_secs_f64(),
+            drain.commits,
+            drain.reports as f64 / drain.commits.max(1) as f64,
+            drain.fsyncs,
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -223,12 +269,24 @@ fn app_args(intake: &str, workers: usize, paused: bool) -> Start {
 struct Run {
     rate: f64,
     not_2xx: u64,
+    /// For the playground: what its database thread did meanwhile.
+    commits: Option<Commits>,
+}
+
+/// Commits and fsyncs per second during a run, and reports per commit.
+struct Commits {
+    commits: f64,
+    fsyncs: f64,
+    reports_per_commit: f64,
 }
 
 /// Starts `target` afresh, loads it with wrk, stops it.
 fn measure(target: &Target, options: &Options, script: &Path, dir: &Path) -> anyhow::Result<Run> {
     let server = Server::start(&target.start, &dir.join("bench.db"))?;
     let url = format!("{}{}", server.url, target.path);
+    let playground = matches!(&target.start, Start::Myself(args) if args[0] == "serve-app");
+    let before = playground.then(|| stats_now(&server.url)).transpose()?;
+    let started = Instant::now();
     let output = Command::new("wrk")
         .args(["-t1", &format!("-c{}", options.connections)])
         .arg(format!("-d{}s", options.seconds))
@@ -237,7 +295,18 @@ fn measure(target: &Target, options: &Options, script: &Path, dir: &Path) -> any
         .arg(&url)
         .output()
         .context("running wrk")?;
+    let seconds = started.elapsed().as_secs_f64();
+    let after = playground.then(|| stats_now(&server.url)).transpose()?;
     drop(server);
+    let commits = before.zip(after).and_then(|(before, after)| {
+        let delta = |key: &str| Some(after[key].as_f64()? - before[key].as_f64()?);
+        let commits = delta("commits")?;
+        (commits > 0.0).then(|| Commits {
+            commits: commits / seconds,
+            fsyncs: delta("fsyncs").unwrap_or(0.0) / seconds,
+            reports_per_commit: delta("reportsCommitted").unwrap_or(0.0) / commits,
+        })
+    });
     let text = String::from_utf8_lossy(&output.stdout);
     ensure!(output.status.success(), "wrk failed on {url}: {text}");
     let number_after = |label: &str| -> Option<f64> {
@@ -251,13 +320,19 @@ fn measure(target: &Target, options: &Options, script: &Path, dir: &Path) -> any
         "  {:<34} {rate:>10.0} uploads/s",
         target.name
     );
-    Ok(Run { rate, not_2xx })
+    Ok(Run {
+        rate,
+        not_2xx,
+        commits,
+    })
 }
 
-/// How long the pipeline took to store a full queue.
+/// How long the pipeline took to store a full queue, in how many commits.
 struct Drain {
     reports: usize,
     took: Duration,
+    commits: u64,
+    fsyncs: u64,
 }
 
 /// Fills a paused playground with `options.drain` reports, resumes its
@@ -274,23 +349,70 @@ fn drain_rate(intake: &str, options: &Options, dir: &Path) -> anyhow::Result<Dra
             "every report must be accepted: {filled:?}"
         );
         let resume = format!("{}/controls/resume", server.url);
+        let before = stats(&server.url).await?;
         let started = Instant::now();
         let reply = loadgen::send(axum::http::Method::POST, &resume, None).await?;
         ensure!(reply.status == 200, "resume: {}", reply.body);
         let deadline = started + Duration::from_secs(300);
-        loop {
+        let after = loop {
             let stats = stats(&server.url).await?;
             if stats["stored"].as_u64() == Some(options.drain as u64) {
-                break;
+                break stats;
             }
             ensure!(Instant::now() < deadline, "no drain in 300 s: {stats}");
             tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        };
+        let took = started.elapsed();
+        let delta = |key: &str| {
+            let counter = |stats: &Value| stats[key].as_u64().unwrap_or(0);
+            counter(&after).saturating_sub(counter(&before))
+        };
         Ok(Drain {
             reports: options.drain,
-            took: started.elapsed(),
+            took,
+            commits: delta("commits"),
+            fsyncs: delta("fsyncs"),
         })
     })
+}
+
+/// Seconds an fsync takes: median, 10th and 90th percentile.
+struct FsyncCost {
+    median: f64,
+    p10: f64,
+    p90: f64,
+}
+
+/// Writes a page and syncs it (`File::sync_data`, fdatasync), 200 times, in
+/// `dir`: the same disk as the benchmark's databases.
+fn fsync_cost(dir: &Path) -> anyhow::Result<FsyncCost> {
+    use std::os::unix::fs::FileExt;
+    let path = dir.join("fsync.probe");
+    let file = std::fs::File::create(&path)?;
+    let page = [0x5a_u8; 4096];
+    let mut seconds = Vec::new();
+    for i in 0..200 {
+        file.write_at(&page, (i % 64) * 4096)?;
+        let started = Instant::now();
+        file.sync_data()?;
+        seconds.push(started.elapsed().as_secs_f64());
+    }
+    std::fs::remove_file(&path)?;
+    seconds.sort_by(f64::total_cmp);
+    let at = |fraction: f64| seconds[(fraction * (seconds.len() - 1) as f64) as usize];
+    Ok(FsyncCost {
+        median: at(0.5),
+        p10: at(0.1),
+        p90: at(0.9),
+    })
+}
+
+/// `/stats`, from outside a runtime.
+fn stats_now(base: &str) -> anyhow::Result<Value> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(stats(base))
 }
 
 async fn stats(base: &str) -> anyhow::Result<Value> {
@@ -386,7 +508,11 @@ fn wrk_script() -> String {
 }
 
 fn median(runs: &[Run], value: impl Fn(&Run) -> f64) -> f64 {
-    let mut values: Vec<f64> = runs.iter().map(value).collect();
+    median_of(runs.iter().map(value))
+}
+
+fn median_of(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
@@ -421,7 +547,7 @@ async fn serve_bare() -> anyhow::Result<()> {
 /// Arguments: INTAKE WORKERS PAUSED.
 #[tokio::main]
 async fn serve_app(args: &[String]) -> anyhow::Result<()> {
-    let [_intake, workers, paused] = args else {
+    let [intake, workers, paused] = args else {
         bail!("serve-app INTAKE WORKERS PAUSED");
     };
     let db = std::env::var("BENCH_DB").context("BENCH_DB")?;
@@ -431,6 +557,7 @@ async fn serve_app(args: &[String]) -> anyhow::Result<()> {
             // Room for every upload of a run: the accept path never says 503.
             queue: 10_000_000,
             work_ms: 0,
+            intake: Intake::from_str(intake, true).map_err(anyhow::Error::msg)?,
         },
         Db::open(&db)?,
     );

@@ -57,12 +57,13 @@ pub mod pipeline;
 use dashboard::controls::{self, Controls};
 use dashboard::history::{self, History};
 use dashboard::latest::Latest;
+use designs::durable::Inbox;
 use designs::workers::WorkerPool;
 use designs::{fire_and_forget, intake, leak};
 use edges::shutdown::{DrainClock, Drained};
 use edges::stats::{self, Counters};
 use edges::{error, serve};
-use pipeline::report::{InFlight, Report};
+use pipeline::report::{InFlight, Report, ReportId};
 use pipeline::store::Db;
 
 // ANCHOR: routes
@@ -80,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .route("/controls/latency", post(controls::latency))
         .route("/controls/leak", post(controls::leak))
         .route("/controls/shutdown", post(controls::shutdown))
+        .route("/controls/crash", post(controls::crash))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             controls::guard,
@@ -134,15 +136,18 @@ pub fn app(state: AppState) -> Router {
 /// Shared by every handler, worker and task.
 pub type AppState = Arc<Clinic>;
 
-/// How the service is sized. All of it can be changed while running.
+/// How the service is sized, and where an accepted report waits. The sizes
+/// can be changed while running.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
     /// Pipeline workers.
     pub workers: usize,
-    /// Places in the intake queue (at least 1).
+    /// Places in the intake queue, or in the inbox (at least 1).
     pub queue: usize,
     /// Simulated latency per report, spread over the slow stages.
     pub work_ms: u64,
+    /// Where an upload waits between its 202 and its commit.
+    pub intake: Intake,
 }
 
 impl Default for Config {
@@ -151,6 +156,28 @@ impl Default for Config {
             workers: 8,
             queue: 1024,
             work_ms: 0,
+            intake: Intake::default(),
+        }
+    }
+}
+
+/// Where `POST /api/epros/upload` keeps a report it has answered 202.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Intake {
+    /// In this process's memory, as in the first article: fast, and lost if
+    /// the process dies without its drain (a crash, `kill -9`, a power cut).
+    Memory,
+    /// In the database's inbox, committed and synced to disk before the 202:
+    /// every accepted report survives a crash (`designs/durable.rs`).
+    #[default]
+    Durable,
+}
+
+impl Intake {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intake::Memory => "memory",
+            Intake::Durable => "durable",
         }
     }
 }
@@ -158,8 +185,11 @@ impl Default for Config {
 /// The running service: the queue, the workers, the counters, the database,
 /// and the tokens that stop them.
 pub struct Clinic {
+    pub(crate) intake: Intake,
     /// The sending half of the intake queue; the workers share the other half.
     pub(crate) queue: mpsc::Sender<Report>,
+    /// The durable intake's places (reports in the `inbox` table).
+    pub(crate) inbox: Inbox,
     pub(crate) pool: WorkerPool,
     pub(crate) in_flight: InFlight,
     pub(crate) counters: Counters,
@@ -183,15 +213,24 @@ pub struct Clinic {
 }
 
 impl Clinic {
-    /// Creates the queue and starts the workers. Needs a tokio runtime.
+    /// Creates the queue and starts the workers, which take the reports the
+    /// inbox held from before the last stop first. Needs a tokio runtime.
     pub fn start(config: Config, db: Db) -> AppState {
         // tokio's mpsc panics on capacity 0; the CLI refuses 0 before this.
         let (queue, receiver) = mpsc::channel(config.queue.max(1));
+        let recovered = db.take_recovered();
+        let in_flight = InFlight::default();
+        let ids: Vec<ReportId> = recovered.iter().map(|report| report.id).collect();
+        in_flight.queued_in_inbox(&ids);
+        let counters = Counters::default();
+        Counters::add(&counters.recovered, ids.len());
         let clinic = Arc::new(Clinic {
+            intake: config.intake,
             queue,
-            pool: WorkerPool::new(receiver),
-            in_flight: InFlight::default(),
-            counters: Counters::default(),
+            inbox: Inbox::new(config.queue.max(1), ids.len()),
+            pool: WorkerPool::new(receiver, recovered),
+            in_flight,
+            counters,
             db,
             fire_and_forget: TaskTracker::new(),
             work_ms: AtomicU64::new(config.work_ms),
@@ -204,6 +243,12 @@ impl Clinic {
             controls: Controls::default(),
             client_timeout: OnceLock::new(),
         });
+        if !ids.is_empty() {
+            tracing::info!(
+                "recovered {} reports accepted before the last stop",
+                ids.len()
+            );
+        }
         clinic.set_workers(config.workers);
         // The dashboard's sparklines: one sample a second until HTTP stops.
         tokio::spawn(history::sample_every_second(clinic.clone()));
@@ -259,9 +304,15 @@ impl Clinic {
         self.work_ms.store(work_ms, Relaxed);
     }
 
-    /// Reports waiting in the queue.
+    /// Where an upload waits between its 202 and its commit.
+    pub fn intake(&self) -> Intake {
+        self.intake
+    }
+
+    /// Reports waiting for a worker: in the queue, or recovered from the
+    /// inbox and not yet taken.
     pub fn queued(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
+        self.queue.max_capacity() - self.queue.capacity() + self.pool.recovered_waiting()
     }
 
     pub fn capacity(&self) -> usize {

@@ -223,8 +223,12 @@ struct Live {
     stats: Stats,
     counts: Counts,
     queue: QueueGauge,
+    inbox: QueueGauge,
+    commits: CommitTexts,
     idle: usize,
     rates: RateTexts,
+    /// True with `--intake durable`.
+    durable: bool,
     queue_line: Sparkline,
     tasks_line: Sparkline,
     burst: Option<JobView>,
@@ -242,8 +246,11 @@ impl Live {
         Live {
             counts: Counts::of(&stats),
             queue: QueueGauge::new(stats.queued, stats.capacity),
+            inbox: QueueGauge::new(stats.inbox, stats.inbox_capacity),
+            commits: CommitTexts::new(&stats, &rates),
             idle: stats.workers.saturating_sub(stats.busy),
             rates: RateTexts::from(rates),
+            durable: stats.intake == crate::Intake::Durable.as_str(),
             queue_line: Sparkline::new(
                 samples.iter().map(|s| s.queued),
                 stats.capacity,
@@ -319,6 +326,35 @@ impl QueueGauge {
             } else {
                 "ok"
             },
+        }
+    }
+}
+
+/// What the database's commits carry, as the inbox card shows it.
+struct CommitTexts {
+    /// Reports per commit over the last few seconds, or `–` without a commit.
+    recent_per_commit: String,
+    /// The same since the start.
+    mean_per_commit: String,
+    commits: Grouped,
+    fsyncs: Grouped,
+    commits_rate: PerSecond,
+    fsyncs_rate: PerSecond,
+    recovered: Grouped,
+}
+
+impl CommitTexts {
+    fn new(stats: &Stats, rates: &Rates) -> CommitTexts {
+        CommitTexts {
+            recent_per_commit: rates
+                .reports_per_commit
+                .map_or_else(|| "–".to_owned(), |n| format!("{n:.1}")),
+            mean_per_commit: format!("{:.1}", stats.reports_per_commit),
+            commits: Grouped(stats.commits),
+            fsyncs: Grouped(stats.fsyncs),
+            commits_rate: PerSecond(rates.commits),
+            fsyncs_rate: PerSecond(rates.fsyncs),
+            recovered: Grouped(stats.recovered),
         }
     }
 }
@@ -513,9 +549,16 @@ impl Phase {
             let detail = match state.drained.get() {
                 Some(drained) => {
                     let summary = state.summary(*drained);
+                    let in_inbox = match summary.in_inbox {
+                        0 => String::new(),
+                        n => format!(
+                            " {} stay in the inbox for the next start.",
+                            Grouped(n as u64)
+                        ),
+                    };
                     format!(
-                        "Accepted {}, stored {}, lost {}. This page no longer updates; \
-                         start the playground again and reload.",
+                        "Accepted {}, stored {}, lost {}.{in_inbox} This page no longer \
+                         updates; start the playground again and reload.",
                         Grouped(summary.accepted),
                         Grouped(summary.stored),
                         summary.lost()
@@ -575,7 +618,8 @@ impl Phase {
             class: "running",
             title: "Running".to_owned(),
             detail: format!(
-                "{} workers, a queue of {}, {} ms per report.",
+                "{} intake, {} workers, a queue of {}, {} ms per report.",
+                stats.intake,
                 stats.workers,
                 Grouped(stats.capacity as u64),
                 stats.work_ms

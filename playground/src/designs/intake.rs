@@ -12,6 +12,10 @@
 //!   404 not_found
 //! ```
 //!
+//! With `--intake memory` the queue is a tokio channel, as in the article;
+//! with `--intake durable` the upload is first committed to the database's
+//! inbox (`durable.rs`), and the 202 waits for that.
+//!
 //! The accept path is the hot path: it takes no lock across an `.await` and
 //! does no database work. `try_send` is the article's `select` with a
 //! `default:` branch: if the queue has room the report goes in, if not the
@@ -27,11 +31,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::error::TrySendError;
 
-use crate::AppState;
+use crate::designs::durable;
 use crate::edges::error::AppError;
 use crate::edges::stats::Counters;
 use crate::pipeline::deidentify;
 use crate::pipeline::report::{EproUpload, Report, ReportId, Status};
+use crate::{AppState, Intake};
 
 /// Largest request body accepted (413 above it).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -46,6 +51,10 @@ pub async fn upload(State(state): State<AppState>, upload: EproUpload) -> Result
     if state.is_shutting_down() {
         Counters::bump(&state.counters.refused_shutting_down);
         return Err(AppError::shutting_down());
+    }
+    // The third design: on disk before the 202 (designs/durable.rs).
+    if state.intake() == Intake::Durable {
+        return durable::accept(&state, upload).await;
     }
     let report = Report::new(upload);
     let id = report.id;
@@ -83,7 +92,8 @@ pub async fn status(
         .0
         .parse()
         .map_err(|_| unknown())?;
-    // In flight: memory knows. Otherwise ask the database thread.
+    // In flight: memory knows. Otherwise ask the database thread, which
+    // knows the stored reports and those still in the inbox (`queued`).
     if let Some(status) = state.in_flight.get(id) {
         return Ok(Json(StatusBody { id, status }));
     }

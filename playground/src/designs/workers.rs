@@ -22,8 +22,9 @@
 //! worker returns. The article stopped there; we also wait for the workers
 //! (the [`TaskTracker`]), with a deadline, before the process exits.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Mutex as AsyncMutex, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -36,6 +37,8 @@ use crate::pipeline::store::MAX_BATCH;
 
 pub struct WorkerPool {
     queue: Arc<AsyncMutex<mpsc::Receiver<Report>>>,
+    /// Reports the inbox held at start, taken before anything in the queue.
+    recovered: Mutex<VecDeque<Report>>,
     /// One token per running worker; cancelling it retires that worker after
     /// its current report.
     retire: Mutex<Vec<CancellationToken>>,
@@ -45,10 +48,12 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// An empty pool reading from `queue`. [`AppState`] starts the workers.
-    pub fn new(queue: mpsc::Receiver<Report>) -> Self {
+    /// An empty pool reading `recovered`, then `queue`. [`AppState`] starts
+    /// the workers.
+    pub fn new(queue: mpsc::Receiver<Report>, recovered: Vec<Report>) -> Self {
         Self {
             queue: Arc::new(AsyncMutex::new(queue)),
+            recovered: Mutex::new(recovered.into()),
             retire: Mutex::new(Vec::new()),
             tracker: TaskTracker::new(),
             paused: watch::Sender::new(false),
@@ -79,6 +84,24 @@ impl WorkerPool {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+
+    /// Recovered reports no worker has taken yet.
+    pub fn recovered_waiting(&self) -> usize {
+        self.lock_recovered().len()
+    }
+
+    /// Up to `most` recovered reports, oldest first.
+    fn take_recovered(&self, most: usize) -> Vec<Report> {
+        let mut recovered = self.lock_recovered();
+        let n = most.min(recovered.len());
+        recovered.drain(..n).collect()
+    }
+
+    fn lock_recovered(&self) -> MutexGuard<'_, VecDeque<Report>> {
+        self.recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Workers processing a report right now.
@@ -134,7 +157,7 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
             shutdown_seen = true;
             let mut queue = state.pool.queue.lock().await;
             queue.close();
-            if queue.is_empty() {
+            if queue.is_empty() && state.pool.recovered_waiting() == 0 {
                 break;
             }
             continue;
@@ -145,7 +168,7 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
             () = retire.cancelled() => break,
             // Paused while waiting for a report: go back and wait for resume.
             _ = paused.wait_for(|paused| *paused) => continue,
-            reports = next_reports(&state.pool.queue, &state.shutdown, most) => reports,
+            reports = next_reports(&state.pool, &state.shutdown, most) => reports,
         };
         // None: the queue is closed and empty. Shutdown, and nothing left.
         if reports.is_empty() {
@@ -166,13 +189,13 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
 ///
 /// Both `lock()` and `recv_many()` are cancel-safe: if the caller's
 /// `select!` drops this future (the worker was retired), no report is lost.
-async fn next_reports(
-    queue: &AsyncMutex<mpsc::Receiver<Report>>,
-    shutdown: &CancellationToken,
-    most: usize,
-) -> Vec<Report> {
-    let mut queue = queue.lock().await;
-    let mut reports = Vec::with_capacity(most);
+async fn next_reports(pool: &WorkerPool, shutdown: &CancellationToken, most: usize) -> Vec<Report> {
+    let mut queue = pool.queue.lock().await;
+    // Accepted before the last stop: first in line.
+    let mut reports = pool.take_recovered(most);
+    if !reports.is_empty() {
+        return reports;
+    }
     tokio::select! {
         biased;
         _ = queue.recv_many(&mut reports, most) => {}

@@ -112,6 +112,9 @@ pub struct Report {
     pub upload: EproUpload,
     /// Milliseconds since the Unix epoch.
     pub received_at_ms: i64,
+    /// Its row in the `inbox` table, if the durable intake put it there: the
+    /// transaction that stores the report deletes that row.
+    pub inbox_seq: Option<i64>,
 }
 
 impl Report {
@@ -120,6 +123,7 @@ impl Report {
             id: ReportId::new(),
             upload,
             received_at_ms: now_ms(),
+            inbox_seq: None,
         }
     }
 }
@@ -133,17 +137,24 @@ pub fn now_ms() -> i64 {
 
 /// Statuses of the reports not yet stored.
 ///
-/// A std `Mutex`, not tokio's: it is held for one `HashMap` operation and never
-/// across an `.await`, so a blocking lock is both correct and cheaper (the same
-/// reasoning as mini-redis's `db.rs`).
+/// A std `Mutex`, not tokio's: it is held for one `HashMap` operation (or one
+/// batch of them) and never across an `.await`, so a blocking lock is both
+/// correct and cheaper (the same reasoning as mini-redis's `db.rs`).
 #[derive(Debug, Default)]
 pub struct InFlight {
-    statuses: Mutex<HashMap<ReportId, Status>>,
+    statuses: Mutex<HashMap<ReportId, InFlightReport>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InFlightReport {
+    status: Status,
+    /// Committed to the `inbox` table: safe whatever happens to this process.
+    in_inbox: bool,
 }
 
 impl InFlight {
     pub fn set(&self, id: ReportId, status: Status) {
-        self.lock().insert(id, status);
+        self.set_all(&[id], status);
     }
 
     /// The same status for a batch of reports, under one lock.
@@ -153,12 +164,30 @@ impl InFlight {
         }
         let mut statuses = self.lock();
         for &id in ids {
-            statuses.insert(id, status);
+            statuses
+                .entry(id)
+                .and_modify(|report| report.status = status)
+                .or_insert(InFlightReport {
+                    status,
+                    in_inbox: false,
+                });
+        }
+    }
+
+    /// Reports queued that are safe in the `inbox` table.
+    pub fn queued_in_inbox(&self, ids: &[ReportId]) {
+        let mut statuses = self.lock();
+        for &id in ids {
+            let queued = InFlightReport {
+                status: Status::Queued,
+                in_inbox: true,
+            };
+            statuses.insert(id, queued);
         }
     }
 
     pub fn get(&self, id: ReportId) -> Option<Status> {
-        self.lock().get(&id).copied()
+        self.lock().get(&id).map(|report| report.status)
     }
 
     /// The report is stored: from now on the database answers for it.
@@ -185,17 +214,36 @@ impl InFlight {
         self.lock().is_empty()
     }
 
-    /// Every report not stored, sorted so logs are stable.
-    pub fn ids(&self) -> Vec<ReportId> {
-        let mut ids: Vec<ReportId> = self.lock().keys().copied().collect();
-        ids.sort();
-        ids
+    /// Every report not stored, sorted so logs are stable: those only this
+    /// process knew of (lost if it stops now), and those in the inbox (stored
+    /// by the next start).
+    pub fn not_stored(&self) -> NotStored {
+        let mut not_stored = NotStored::default();
+        for (&id, report) in self.lock().iter() {
+            if report.in_inbox {
+                not_stored.in_inbox.push(id);
+            } else {
+                not_stored.lost.push(id);
+            }
+        }
+        not_stored.lost.sort();
+        not_stored.in_inbox.sort();
+        not_stored
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<ReportId, Status>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ReportId, InFlightReport>> {
         // Nothing panics while holding this lock, but if something ever did, the
         // map is still consistent (every operation is a single insert/remove),
         // so carry on rather than poison every later request.
         self.statuses.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The reports not stored, at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotStored {
+    /// Accepted, and nowhere but in this process's memory.
+    pub lost: Vec<ReportId>,
+    /// Accepted into the inbox: the next start stores them.
+    pub in_inbox: Vec<ReportId>,
 }
