@@ -63,6 +63,10 @@ use tokio::net::TcpListener;
 /// The upload every wrk request sends: a typical report, with something to mask.
 const UPLOAD: &str = r#"{"patientId":"SUBJ-00042","trialId":"EPRO-2024-07","reportData":"Dizzy after the second dose. Please call me on 13812345678 if you need details."}"#;
 
+/// The same allocator as the playground's binary, for every target.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // This same program, started again by the benchmark, is each target.

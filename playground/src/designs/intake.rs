@@ -22,12 +22,12 @@
 //! client hears so immediately instead of hanging.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::error::TrySendError;
 
@@ -177,7 +177,7 @@ struct RawUpload {
 impl<S: Send + Sync> FromRequest<S> for EproUpload {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         if !is_json(&req) {
             return Err(AppError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -185,9 +185,12 @@ impl<S: Send + Sync> FromRequest<S> for EproUpload {
                 "Send the report as JSON, with the header Content-Type: application/json.",
             ));
         }
-        // `Bytes` enforces the router's `DefaultBodyLimit` and fails with 413.
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The router's `read_body` layer has read the whole body already,
+        // within the limit and the client timeout: this takes what it buffered
+        // (still refusing more than the limit, should it ever be missing).
+        let limited = Limited::new(req.into_body(), MAX_BODY_BYTES);
+        let body = limited.collect().await.map_err(|e| {
+            if e.is::<LengthLimitError>() {
                 AppError::body_too_large()
             } else {
                 AppError::new(
@@ -197,6 +200,7 @@ impl<S: Send + Sync> FromRequest<S> for EproUpload {
                 )
             }
         })?;
+        let body = body.to_bytes();
         parse(&body)
     }
 }
