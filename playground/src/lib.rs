@@ -22,7 +22,8 @@
 //!
 //! ```text
 //! designs/    the articles' designs: the queue (intake.rs) and its workers,
-//!             a task per request (fire_and_forget.rs), the leak demo (leak.rs)
+//!             a task per request (fire_and_forget.rs), the leak demo (leak.rs);
+//!             and ours, the durable intake (durable.rs): on disk before the 202
 //! pipeline/   what every accepted report goes through: de-identify, score,
 //!             and the one database thread (store.rs)
 //! dashboard/  the live page, its history and latest lists, and its controls/

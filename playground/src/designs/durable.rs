@@ -37,7 +37,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use crate::AppState;
-use crate::designs::intake::Queued;
+use crate::designs::intake::{Accepted, Queued};
 use crate::edges::error::AppError;
 use crate::edges::stats::Counters;
 use crate::pipeline::deidentified;
@@ -45,7 +45,7 @@ use crate::pipeline::report::{EproUpload, Report, ReportId};
 
 // ANCHOR: accept
 /// The durable intake's accept path: 202 once the report is on disk.
-pub async fn accept(state: &AppState, mut upload: EproUpload) -> Result<Queued, AppError> {
+pub async fn accept(state: &AppState, mut upload: EproUpload) -> Accepted {
     if !state.inbox.take_place() {
         Counters::bump(&state.counters.rejected);
         return Err(AppError::queue_full(state.inbox.capacity()));
@@ -54,8 +54,8 @@ pub async fn accept(state: &AppState, mut upload: EproUpload) -> Result<Queued, 
     // A task of its own: if the client hangs up, axum drops this handler at
     // its next `.await`, but a report that reached the inbox must still
     // reach the workers. (A dropped JoinHandle does not cancel the task.)
-    let append = tokio::spawn(append_and_queue(state.clone(), Report::new(upload)));
-    match append.await {
+    let appended = tokio::spawn(append(state.clone(), Report::new(upload)));
+    match appended.await {
         Ok(Ok(id)) => Ok(Queued(id)),
         Ok(Err(e)) => Err(e),
         Err(e) => {
@@ -67,7 +67,7 @@ pub async fn accept(state: &AppState, mut upload: EproUpload) -> Result<Queued, 
 
 /// Writes the report to the inbox (the database thread groups it with the
 /// others waiting), then hands it to the workers.
-async fn append_and_queue(state: AppState, report: Report) -> Result<ReportId, AppError> {
+async fn append(state: AppState, report: Report) -> Result<ReportId, AppError> {
     let report = match state.db.append(report).await {
         Ok(report) => report,
         Err(e) => {

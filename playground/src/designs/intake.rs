@@ -47,7 +47,7 @@ pub const MAX_REPORT_BYTES: usize = 32 * 1024;
 
 // ANCHOR: upload
 /// `POST /api/epros/upload`
-pub async fn upload(State(state): State<AppState>, upload: EproUpload) -> Result<Queued, AppError> {
+pub async fn upload(State(state): State<AppState>, upload: EproUpload) -> Accepted {
     if state.is_shutting_down() {
         Counters::bump(&state.counters.refused_shutting_down);
         return Err(AppError::shutting_down());
@@ -106,6 +106,9 @@ pub async fn status(
         }
     }
 }
+
+/// What an upload hears: 202 with its status URL, or why not.
+pub type Accepted = Result<Queued, AppError>;
 
 /// A 202 for the report with this id:
 /// `{"id":"…","status":"queued","statusUrl":"/api/epros/…"}`.

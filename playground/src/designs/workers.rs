@@ -184,26 +184,30 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
 // ANCHOR_END: worker
 
 // ANCHOR: next_report
-/// The reports waiting, at least one and at most `most`; none once the queue
+/// The reports waiting, at least one and at most `at_most`; none once the queue
 /// is closed and empty.
 ///
 /// Both `lock()` and `recv_many()` are cancel-safe: if the caller's
 /// `select!` drops this future (the worker was retired), no report is lost.
-async fn next_reports(pool: &WorkerPool, shutdown: &CancellationToken, most: usize) -> Vec<Report> {
+async fn next_reports(
+    pool: &WorkerPool,
+    shutdown: &CancellationToken,
+    at_most: usize,
+) -> Vec<Report> {
     let mut queue = pool.queue.lock().await;
     // Accepted before the last stop: first in line.
-    let mut reports = pool.take_recovered(most);
+    let mut reports = pool.take_recovered(at_most);
     if !reports.is_empty() {
         return reports;
     }
     tokio::select! {
         biased;
-        _ = queue.recv_many(&mut reports, most) => {}
+        _ = queue.recv_many(&mut reports, at_most) => {}
         () = shutdown.cancelled() => {
             // Go: close(ch). Nothing new gets in; what is queued still comes
             // out, then an empty batch tells every worker the queue is done.
             queue.close();
-            queue.recv_many(&mut reports, most).await;
+            queue.recv_many(&mut reports, at_most).await;
         }
     }
     reports

@@ -478,7 +478,10 @@ fn write(
     }
     let appended = uploads
         .iter_mut()
-        .map(|upload| commit(conn, stats, 1, |tx| append(tx, slice::from_mut(upload))))
+        .map(|upload| {
+            let alone = slice::from_mut(upload);
+            commit(conn, stats, 1, |tx| append(tx, alone))
+        })
         .collect();
     let stored = reports
         .iter()
