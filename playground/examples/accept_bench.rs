@@ -15,8 +15,9 @@
 //! The playground's targets run with their workers paused, so what is
 //! measured is the accept path alone: every upload is a 202 and stays queued.
 //! The targets take turns, in a different order each round, and each line
-//! gives the median of the rounds and its ratio to the bare handler, measured
-//! in the same run. For the durable intake it also reads `/stats` before and
+//! gives the median rate of the rounds and the median of its ratios to the
+//! bare handler within each round (targets measured back to back, on the
+//! same machine load). For the durable intake it also reads `/stats` before and
 //! after: commits and fsyncs per second, and reports per commit (the group
 //! commit at work). Then the drain, in each mode: the playground with paused
 //! workers is sent `--drain` reports (by the load generator in this
@@ -194,31 +195,32 @@ fn bench(options: Options) -> anyhow::Result<()> {
         "{:<34} {:>10} {:>8}   rounds",
         "accept path", "uploads/s", "ratio"
     );
-    let bare = median(&runs[0], |r| r.rate);
-    let memory = median(&runs[1], |r| r.rate);
-    for (target, runs) in targets.iter().zip(&runs) {
-        let rate = median(runs, |r| r.rate);
-        let rounds: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.rate)).collect();
+    // Ratios within a round: its targets ran back to back, on the same
+    // machine load. The median of those is what the table gives.
+    let ratio = |of: &[Run], to: &[Run]| median_of(of.iter().zip(to).map(|(a, b)| a.rate / b.rate));
+    for (target, runs_of) in targets.iter().zip(&runs) {
+        let rate = median(runs_of, |r| r.rate);
+        let rounds: Vec<String> = runs_of.iter().map(|r| format!("{:.0}", r.rate)).collect();
         println!(
             "{:<34} {:>10.0} {:>7.2}×   {}",
             target.name,
             rate,
-            rate / bare,
+            ratio(runs_of, &runs[0]),
             rounds.join(", ")
         );
-        let refused: u64 = runs.iter().map(|r| r.not_2xx).sum();
+        let refused: u64 = runs_of.iter().map(|r| r.not_2xx).sum();
         if refused > 0 {
             println!("{:<34} {refused} answers were not 2xx", "");
         }
-        if runs.iter().any(|r| r.commits.is_some()) {
+        if runs_of.iter().any(|r| r.commits.is_some()) {
             let of = |value: fn(&Commits) -> f64| {
-                median(runs, |r| r.commits.as_ref().map_or(0.0, value))
+                median(runs_of, |r| r.commits.as_ref().map_or(0.0, value))
             };
             println!(
                 "{:<34} {:.2}× memory accept; {:.0} commits/s, {:.0} fsyncs/s, \
                  {:.1} uploads per commit",
                 "",
-                rate / memory,
+                ratio(runs_of, &runs[1]),
                 of(|c| c.commits),
                 of(|c| c.fsyncs),
                 of(|c| c.reports_per_commit),
