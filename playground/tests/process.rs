@@ -229,34 +229,43 @@ async fn sigterm_with_a_full_queue(intake: &str) {
     );
 }
 
-#[tokio::test]
-async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
-    // One slow worker and a short deadline: the queue cannot drain in time.
-    let mut server = Server::start(
-        "deadline",
-        &[
-            "--intake",
-            "memory",
-            "--queue",
-            "6",
-            "--workers",
-            "1",
-            "--work-ms",
-            "3000",
-            "--drain-timeout",
-            "300ms",
-        ],
-    );
+/// One slow worker, 6 places, and a drain deadline too short for them.
+fn slow_with_a_short_deadline(intake: &'static str) -> [&'static str; 10] {
+    [
+        "--intake",
+        intake,
+        "--queue",
+        "6",
+        "--workers",
+        "1",
+        "--work-ms",
+        "3000",
+        "--drain-timeout",
+        "300ms",
+    ]
+}
+
+/// Ten uploads, one after the other; the ids of those answered 202.
+async fn ten_uploads(server: &Server) -> Vec<String> {
     let upload = format!("{}/api/epros/upload", server.url);
     let mut ids = Vec::new();
     for i in 0..10 {
-        let reply = loadgen::send(Method::POST, &upload, Some(&report(&format!("report {i}"))))
+        let body = report(&format!("report {i}"));
+        let reply = loadgen::send(Method::POST, &upload, Some(&body))
             .await
             .unwrap();
         if reply.status == 202 {
             ids.push(reply.json()["id"].as_str().unwrap().to_owned());
         }
     }
+    ids
+}
+
+#[tokio::test]
+async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
+    // One slow worker and a short deadline: the queue cannot drain in time.
+    let mut server = Server::start("deadline", &slow_with_a_short_deadline("memory"));
+    let ids = ten_uploads(&server).await;
     // 6 queued + 1 with the worker (6 if the worker was slow to take the first).
     assert!((6..=7).contains(&ids.len()), "accepted {}", ids.len());
 
@@ -298,29 +307,9 @@ async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
 
 #[tokio::test]
 async fn a_passed_deadline_in_durable_mode_keeps_the_rest_for_the_next_start() {
-    let args = [
-        "--intake",
-        "durable",
-        "--queue",
-        "6",
-        "--workers",
-        "1",
-        "--work-ms",
-        "3000",
-        "--drain-timeout",
-        "300ms",
-    ];
+    let args = slow_with_a_short_deadline("durable");
     let mut server = Server::start("deadline-durable", &args);
-    let upload = format!("{}/api/epros/upload", server.url);
-    let mut ids = Vec::new();
-    for i in 0..10 {
-        let reply = loadgen::send(Method::POST, &upload, Some(&report(&format!("report {i}"))))
-            .await
-            .unwrap();
-        if reply.status == 202 {
-            ids.push(reply.json()["id"].as_str().unwrap().to_owned());
-        }
-    }
+    let ids = ten_uploads(&server).await;
     // The inbox has 6 places: the 7th upload onwards hears 503.
     assert_eq!(ids.len(), 6);
 
