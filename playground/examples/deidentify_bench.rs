@@ -1,7 +1,7 @@
 //! What does de-identification cost a report?
 //!
 //! Each report is checked twice on its way in: its two ids at the door
-//! (`contains_pii`, in `intake.rs`) and its text in the pipeline (`mask`).
+//! (`contains_pii`, in `designs/intake.rs`) and its text in the pipeline (`mask`).
 //! This runs both over the load generator's eight synthetic reports (plain
 //! English, Chinese, a phone number, an ID number, an e-mail address), and,
 //! back to back in the same run, a baseline: copying the same text once,
@@ -24,8 +24,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use anyhow::Context;
-use playground::deidentify::{contains_pii, mask};
 use playground::loadgen::synthetic_report;
+use playground::pipeline::deidentify::{contains_pii, mask};
 
 fn main() -> anyhow::Result<()> {
     let numbers = std::env::args()

@@ -8,20 +8,29 @@
 //!
 //! | | first article: a queue | second article: a task per request |
 //! | --- | --- | --- |
-//! | endpoint | `POST /api/epros/upload` (`intake.rs`) | `POST /data/submit` (`fire_and_forget.rs`) |
+//! | endpoint | `POST /api/epros/upload` | `POST /data/submit` |
 //! | answers | 202, or 503 when the queue is full | 200, always |
 //! | under a burst | bounded: `--queue` reports, `--workers` tasks | one task per report, no limit |
-//! | on shutdown | drained, with a deadline (`shutdown.rs`) | waited for, with the same deadline |
+//! | on shutdown | drained, with a deadline | waited for, with the same deadline |
 //!
-//! Plus the second article's leak demo (`/leaky`, `/fixed`, in `leak.rs`) and
-//! its `/stats`, with tokio's task count where Go had goroutines (`stats.rs`).
+//! Plus the second article's leak demo (`/leaky`, `/fixed`) and its `/stats`,
+//! with tokio's task count where Go had goroutines. `GET /` is a live
+//! dashboard of all of it for a trainer to project, with controls to burst,
+//! pause, leak and shut down.
 //!
-//! `GET /` is a live dashboard of all of it for a trainer to project
-//! (`dashboard.rs`), with controls to burst, pause, leak and shut down
-//! (`controls/`).
+//! The folders follow the parts:
 //!
-//! Every report, whichever way it came in, goes through one pipeline
-//! (`pipeline.rs`) and one database thread (`store.rs`).
+//! ```text
+//! designs/    the articles' designs: the queue (intake.rs) and its workers,
+//!             a task per request (fire_and_forget.rs), the leak demo (leak.rs);
+//!             and ours, the durable intake (durable.rs): on disk before the 202
+//! pipeline/   what every accepted report goes through: de-identify, score,
+//!             and the one database thread (store.rs)
+//! dashboard/  the live page, its history and latest lists, and its controls/
+//! edges/      where the service meets the world: serving with time limits,
+//!             errors, /stats and /metrics, shutdown
+//! loadgen.rs  an HTTP load generator (the dashboard's bursts, tests, benchmarks)
+//! ```
 //!
 //! Run: `cargo run -p playground -- --help`
 
@@ -40,33 +49,23 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub mod controls;
 pub mod dashboard;
-pub mod deidentify;
-pub mod error;
-pub mod fire_and_forget;
-pub mod history;
-pub mod intake;
-pub mod latest;
-pub mod leak;
+pub mod designs;
+pub mod edges;
 pub mod loadgen;
 pub mod pipeline;
-pub mod report;
-pub mod risk;
-pub mod serve;
-pub mod shutdown;
-pub mod stats;
-pub mod store;
-pub mod workers;
 
-use controls::Controls;
-use history::History;
-use latest::Latest;
-use report::{InFlight, Report};
-use shutdown::{DrainClock, Drained};
-use stats::Counters;
-use store::Db;
-use workers::WorkerPool;
+use dashboard::controls::{self, Controls};
+use dashboard::history::{self, History};
+use dashboard::latest::Latest;
+use designs::durable::Inbox;
+use designs::workers::WorkerPool;
+use designs::{fire_and_forget, intake, leak};
+use edges::shutdown::{DrainClock, Drained};
+use edges::stats::{self, Counters};
+use edges::{error, serve};
+use pipeline::report::{InFlight, Report, ReportId};
+use pipeline::store::Db;
 
 // ANCHOR: routes
 /// The HTTP API. Every route, in one place.
@@ -83,14 +82,30 @@ pub fn app(state: AppState) -> Router {
         .route("/controls/latency", post(controls::latency))
         .route("/controls/leak", post(controls::leak))
         .route("/controls/shutdown", post(controls::shutdown))
+        .route("/controls/crash", post(controls::crash))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             controls::guard,
         ));
 
+    // The dashboard's page, the one HTML response: never in another site's
+    // frame, nothing inline. (Only here: on every route, these two layers
+    // were a tenth of an upload's instructions.)
+    let page = Router::new()
+        .route("/", get(dashboard::page))
+        .layer(SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            dashboard::on_html(dashboard::CONTENT_SECURITY_POLICY),
+        ))
+        // The same for browsers that predate `frame-ancestors`.
+        .layer(SetResponseHeaderLayer::overriding(
+            X_FRAME_OPTIONS,
+            dashboard::on_html("DENY"),
+        ));
+
     Router::new()
         // The dashboard: the page, its live updates, its stylesheet and script.
-        .route("/", get(dashboard::page))
+        .merge(page)
         .route("/events", get(dashboard::events))
         .route("/assets/dashboard.css", get(dashboard::stylesheet))
         .route("/assets/dashboard.js", get(dashboard::script))
@@ -115,16 +130,6 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             serve::read_body,
         ))
-        // Every HTML page: never in another site's frame, nothing inline.
-        .layer(SetResponseHeaderLayer::overriding(
-            CONTENT_SECURITY_POLICY,
-            dashboard::on_html(dashboard::CONTENT_SECURITY_POLICY),
-        ))
-        // The same for browsers that predate `frame-ancestors`.
-        .layer(SetResponseHeaderLayer::overriding(
-            X_FRAME_OPTIONS,
-            dashboard::on_html("DENY"),
-        ))
         .with_state(state)
 }
 // ANCHOR_END: routes
@@ -132,15 +137,18 @@ pub fn app(state: AppState) -> Router {
 /// Shared by every handler, worker and task.
 pub type AppState = Arc<Clinic>;
 
-/// How the service is sized. All of it can be changed while running.
+/// How the service is sized, and where an accepted report waits. The sizes
+/// can be changed while running.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
     /// Pipeline workers.
     pub workers: usize,
-    /// Places in the intake queue (at least 1).
+    /// Places in the intake queue, or in the inbox (at least 1).
     pub queue: usize,
     /// Simulated latency per report, spread over the slow stages.
     pub work_ms: u64,
+    /// Where an upload waits between its 202 and its commit.
+    pub intake: Intake,
 }
 
 impl Default for Config {
@@ -149,6 +157,28 @@ impl Default for Config {
             workers: 8,
             queue: 1024,
             work_ms: 0,
+            intake: Intake::default(),
+        }
+    }
+}
+
+/// Where `POST /api/epros/upload` keeps a report it has answered 202.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Intake {
+    /// In this process's memory, as in the first article: fast, and lost if
+    /// the process dies without its drain (a crash, `kill -9`, a power cut).
+    Memory,
+    /// In the database's inbox, committed and synced to disk before the 202:
+    /// every accepted report survives a crash (`designs/durable.rs`).
+    #[default]
+    Durable,
+}
+
+impl Intake {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intake::Memory => "memory",
+            Intake::Durable => "durable",
         }
     }
 }
@@ -156,8 +186,11 @@ impl Default for Config {
 /// The running service: the queue, the workers, the counters, the database,
 /// and the tokens that stop them.
 pub struct Clinic {
+    pub(crate) intake: Intake,
     /// The sending half of the intake queue; the workers share the other half.
     pub(crate) queue: mpsc::Sender<Report>,
+    /// The durable intake's places (reports in the `inbox` table).
+    pub(crate) inbox: Inbox,
     pub(crate) pool: WorkerPool,
     pub(crate) in_flight: InFlight,
     pub(crate) counters: Counters,
@@ -181,15 +214,24 @@ pub struct Clinic {
 }
 
 impl Clinic {
-    /// Creates the queue and starts the workers. Needs a tokio runtime.
+    /// Creates the queue and starts the workers, which take the reports the
+    /// inbox held from before the last stop first. Needs a tokio runtime.
     pub fn start(config: Config, db: Db) -> AppState {
         // tokio's mpsc panics on capacity 0; the CLI refuses 0 before this.
         let (queue, receiver) = mpsc::channel(config.queue.max(1));
+        let recovered = db.take_recovered();
+        let in_flight = InFlight::default();
+        let ids: Vec<ReportId> = recovered.iter().map(|report| report.id).collect();
+        in_flight.queued_in_inbox(&ids);
+        let counters = Counters::default();
+        Counters::add(&counters.recovered, ids.len());
         let clinic = Arc::new(Clinic {
+            intake: config.intake,
             queue,
-            pool: WorkerPool::new(receiver),
-            in_flight: InFlight::default(),
-            counters: Counters::default(),
+            inbox: Inbox::new(config.queue.max(1), ids.len()),
+            pool: WorkerPool::new(receiver, recovered),
+            in_flight,
+            counters,
             db,
             fire_and_forget: TaskTracker::new(),
             work_ms: AtomicU64::new(config.work_ms),
@@ -202,6 +244,12 @@ impl Clinic {
             controls: Controls::default(),
             client_timeout: OnceLock::new(),
         });
+        if !ids.is_empty() {
+            tracing::info!(
+                "recovered {} reports accepted before the last stop",
+                ids.len()
+            );
+        }
         clinic.set_workers(config.workers);
         // The dashboard's sparklines: one sample a second until HTTP stops.
         tokio::spawn(history::sample_every_second(clinic.clone()));
@@ -257,9 +305,15 @@ impl Clinic {
         self.work_ms.store(work_ms, Relaxed);
     }
 
-    /// Reports waiting in the queue.
+    /// Where an upload waits between its 202 and its commit.
+    pub fn intake(&self) -> Intake {
+        self.intake
+    }
+
+    /// Reports waiting for a worker: in the queue, or recovered from the
+    /// inbox and not yet taken.
     pub fn queued(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
+        self.queue.max_capacity() - self.queue.capacity() + self.pool.recovered_waiting()
     }
 
     pub fn capacity(&self) -> usize {

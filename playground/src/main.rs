@@ -19,12 +19,18 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use clap::builder::TypedValueParser as _;
-use playground::serve::serve;
-use playground::shutdown::{Drained, EXIT_LOST_REPORTS, shutdown_signal};
-use playground::store::Db;
-use playground::{Clinic, Config, app};
+use playground::edges::serve::serve;
+use playground::edges::shutdown::{Drained, EXIT_LOST_REPORTS, shutdown_signal};
+use playground::pipeline::store::Db;
+use playground::{Clinic, Config, Intake, app};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
+
+/// mimalloc, not glibc's malloc: every accepted report stays allocated until
+/// it is stored, and glibc's allocator then leaves its fast per-thread cache
+/// (the root Cargo.toml has the figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// How long HTTP may take to finish its last requests once the drain is done.
 const HTTP_GRACE: Duration = Duration::from_secs(5);
@@ -43,12 +49,20 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.intake == Intake::Durable && args.db == ":memory:" {
+        anyhow::bail!(
+            "--intake durable keeps each accepted report in the database file until it \
+             is stored, and with --db :memory: there is no file: a crash would lose \
+             them all the same. Give --db a file, or use --intake memory."
+        );
+    }
     let db = Db::open(&args.db)?;
     let state = Clinic::start(
         Config {
             workers: args.workers,
             queue: args.queue,
             work_ms: args.work_ms,
+            intake: args.intake,
         },
         db.clone(),
     );
@@ -68,6 +82,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     println!("listening on http://{addr}");
     tracing::info!(
+        intake = args.intake.as_str(),
         workers = args.workers,
         queue = args.queue,
         work_ms = args.work_ms,
@@ -85,7 +100,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // With each client's address (the dashboard's controls answer only
     // loopback clients unless --control-token is set), and time limits for
-    // slow clients (serve.rs). It stops accepting when HTTP stops.
+    // slow clients (edges/serve.rs). It stops accepting when HTTP stops.
     state.set_client_timeout(args.client_timeout);
     let mut server = tokio::spawn(serve(
         listener,
@@ -105,7 +120,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     // ANCHOR: after_signal
-    // Stop accepting, close the queue, let the workers drain it (shutdown.rs).
+    // Stop accepting, close the queue, let the workers drain it (edges/shutdown.rs).
     // HTTP stays up meanwhile: late uploads hear 503 shutting_down. A second
     // Ctrl-C (or SIGTERM) stops the waiting; what is not stored is then listed.
     let started = Instant::now();
@@ -158,9 +173,10 @@ fn init_tracing() {
 #[command(
     version,
     after_help = format!(
-        "Exit status: 0 after a clean shutdown (every accepted report stored), \
-         {EXIT_LOST_REPORTS} if the drain deadline passed with reports not stored \
-         (their ids are logged), 1 on a startup error.\n\
+        "Exit status: 0 after a clean shutdown (every accepted report stored, or \
+         kept in the inbox for the next start), {EXIT_LOST_REPORTS} if the drain \
+         deadline passed with reports lost (their ids are logged), 1 on a startup \
+         error.\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=playground=debug) for more."
     )
 )]
@@ -169,7 +185,8 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
 
-    /// SQLite file for the stored reports (created if missing); `:memory:` keeps nothing.
+    /// SQLite file for the stored reports and the inbox (created if missing);
+    /// `:memory:` keeps nothing, and needs --intake memory.
     #[arg(long, default_value = "clinic.db")]
     db: String,
 
@@ -177,9 +194,17 @@ struct Args {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(0..=1024).map(usize::from))]
     workers: usize,
 
-    /// Places in the intake queue; when it is full, uploads get 503 queue_full.
+    /// Places in the intake queue (or the inbox); when they are all taken,
+    /// uploads get 503 queue_full.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000).map(|v| v as usize))]
     queue: usize,
+
+    /// Where an accepted upload waits for a worker: "durable" commits it to
+    /// the database's inbox (synced to disk) before answering 202, so it
+    /// survives a crash; "memory" queues it in this process, as the first
+    /// article did, and a crash loses it.
+    #[arg(long, value_enum, default_value_t = Intake::Durable)]
+    intake: Intake,
 
     /// Extra simulated latency per report, in milliseconds, spread over the slow stages.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
@@ -240,7 +265,10 @@ mod tests {
     #[test]
     fn the_default_client_timeout_is_the_documented_one() {
         let args = Args::parse_from(["playground"]);
-        assert_eq!(args.client_timeout, playground::serve::CLIENT_TIMEOUT);
+        assert_eq!(
+            args.client_timeout,
+            playground::edges::serve::CLIENT_TIMEOUT
+        );
         assert_eq!(args.client_timeout, Duration::from_secs(10));
         let args = Args::parse_from(["playground", "--client-timeout", "500ms"]);
         assert_eq!(args.client_timeout, Duration::from_millis(500));

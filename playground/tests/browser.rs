@@ -16,7 +16,13 @@
 //! `SAVE_DASHBOARD_SCREENSHOT=1` also writes them to `playground/screenshots/`,
 //! where the README and the book show them.
 //!
-//! A second test plays the attack of issue 10: another site's page (a
+//! A second test is the runbook's last step: a crash, in each mode. The
+//! memory queue loses what it had answered 202; the durable intake brings it
+//! back on the next start, and its dashboard says so (`runbook-8-*.png`).
+//! The crash button refuses a page opened under another name than a
+//! loopback one, as every control does.
+//!
+//! A third test plays the attack of issue 10: another site's page (a
 //! second server, on another port) frames the dashboard; the browser must
 //! refuse to show it. Both read the browser's console, where Chromium
 //! reports every Content-Security-Policy violation.
@@ -58,7 +64,11 @@ async fn a_trainer_runs_the_demo_from_leak_to_drain() {
 
     let driver = Chromedriver::start(&browser.chromedriver, &dir);
     let queue = QUEUE.to_string();
-    let mut server = start_playground(&dir, &["--queue", &queue, "--workers", "8"]);
+    // The articles' design: the queue in memory (step 7 below crashes it).
+    let mut server = start_playground(
+        &dir,
+        &["--intake", "memory", "--queue", &queue, "--workers", "8"],
+    );
     let page = connect(&driver, &browser.chromium, &dir).await;
 
     page.goto(&server.url).await.unwrap();
@@ -325,6 +335,188 @@ async fn a_trainer_runs_the_demo_from_leak_to_drain() {
 }
 
 #[tokio::test]
+async fn a_trainer_crashes_the_playground_in_both_modes() {
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    let dir = fresh_dir("crash");
+    let driver = Chromedriver::start(&browser.chromedriver, &dir);
+    let page = connect(&driver, &browser.chromium, &dir).await;
+
+    // Memory: 500 reports accepted during an outage, then the crash.
+    let memory = ["--intake", "memory"];
+    let mut server = start_playground(&dir, &memory);
+    let kept = queue_during_an_outage(&page, &server.url, "memory").await;
+    save_screenshot(
+        "runbook-8-memory-before-crash.png",
+        &page.screenshot().await.unwrap(),
+    );
+    crash(&page, &mut server, &dir).await;
+    // Started again on the same file: nothing came back.
+    let server = start_playground(&dir, &memory);
+    page.goto(&server.url).await.unwrap();
+    wait_until(
+        &page,
+        "the restarted server to show what survived: nothing",
+        r##"
+        const value = (id) => Number(document.getElementById(id).dataset.value);
+        return document.getElementById("connection").dataset.state === "live"
+            && value("stored-count") === 0 && value("inbox-depth") === 0
+            && document.getElementById("recovered") === null;
+    "##,
+    )
+    .await;
+    let status = status_of(&server.url, &kept).await;
+    assert_eq!(status, 404, "{kept} was answered 202 and is gone");
+    stop(server, &dir).await;
+
+    // The crash button, on a page opened under another name (DNS
+    // rebinding's view of this machine): refused, and the server runs on.
+    let durable = ["--intake", "durable"];
+    let mut server = start_playground(&dir, &durable);
+    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    page.goto(&format!("http://playground.test:{port}/"))
+        .await
+        .unwrap();
+    click(&page, "#crash").await;
+    page.accept_alert().await.unwrap();
+    wait_until(
+        &page,
+        "the crash to be refused",
+        r##"
+        return document.querySelector("#shutdown-card .answer").textContent
+            .includes("not to this machine by a loopback name");
+    "##,
+    )
+    .await;
+    assert!(server.child.try_wait().unwrap().is_none(), "still running");
+
+    // Durable: the same outage, the same crash...
+    let kept = queue_during_an_outage(&page, &server.url, "durable").await;
+    save_screenshot(
+        "runbook-8-durable-before-crash.png",
+        &page.screenshot().await.unwrap(),
+    );
+    crash(&page, &mut server, &dir).await;
+    // ...and the next start stores every report the inbox kept.
+    let server = start_playground(&dir, &durable);
+    page.goto(&server.url).await.unwrap();
+    wait_until(
+        &page,
+        "the recovered reports to be stored",
+        r##"
+        const recovered = document.getElementById("recovered");
+        const value = (id) => Number(document.getElementById(id).dataset.value);
+        return recovered !== null && recovered.dataset.value === "501"
+            && value("stored-count") === 501 && value("inbox-depth") === 0;
+    "##,
+    )
+    .await;
+    save_screenshot("runbook-9-recovered.png", &page.screenshot().await.unwrap());
+    assert_eq!(status_of(&server.url, &kept).await, 200, "{kept}");
+    let log = stop(server, &dir).await;
+    assert!(
+        log.contains("recovered 501 reports accepted before the last stop"),
+        "{log}"
+    );
+    page.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Opens the dashboard at `url`, checks the intake it shows, pauses the
+/// workers, uploads one report as a patient's phone would (as the runbook
+/// does with curl) and sends a burst of 500: 501 answered 202, all waiting.
+/// Returns the phone's report id, whose status URL the trainer kept.
+async fn queue_during_an_outage(page: &Client, url: &str, intake: &str) -> String {
+    page.goto(url).await.unwrap();
+    wait_until(
+        page,
+        "the page to go live",
+        r##"return document.getElementById("connection").dataset.state === "live";"##,
+    )
+    .await;
+    let shown = page
+        .execute(
+            "return document.getElementById('intake').dataset.value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, intake, "the inbox card names the intake");
+    click(page, "#pause").await;
+    wait_until(
+        page,
+        "the workers to show paused",
+        r##"return document.getElementById("paused").dataset.value === "true";"##,
+    )
+    .await;
+    let upload = format!("{url}/api/epros/upload");
+    let body = r#"{"patientId":"SUBJ-0042","trialId":"EPRO-2024-07","reportData":"dizzy"}"#;
+    let reply = loadgen::send(Method::POST, &upload, Some(body))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+
+    set_input(page, "#burst-form input[name=n]", "500").await;
+    set_input(page, "#burst-form input[name=concurrency]", "8").await;
+    click(page, "#burst-form button[type=submit]").await;
+    wait_until(
+        page,
+        "501 reports accepted and waiting",
+        r##"
+        const value = (id) => Number(document.getElementById(id).dataset.value);
+        const burst = document.getElementById("burst-status");
+        return burst !== null && burst.dataset.running === "false"
+            && value("accepted-count") === 501 && value("queue-depth") === 501;
+    "##,
+    )
+    .await;
+    let in_inbox = if intake == "durable" { 501 } else { 0 };
+    assert_eq!(read_number(page, "inbox-depth").await, in_inbox);
+    id
+}
+
+/// Clicks "Crash (kill -9)", says yes, and waits for the process to end
+/// on SIGABRT. The page loses its connection.
+async fn crash(page: &Client, server: &mut Playground, dir: &Path) {
+    click(page, "#crash").await;
+    page.accept_alert().await.unwrap();
+    let status = server
+        .exit_status(Duration::from_secs(10), || read_log(dir))
+        .await;
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(6), "aborted: {status}");
+    wait_until(
+        page,
+        "the page to notice",
+        r##"return document.getElementById("connection").dataset.state === "lost";"##,
+    )
+    .await;
+}
+
+/// SIGTERM, a clean exit, and the log.
+async fn stop(mut server: Playground, dir: &Path) -> String {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = server
+        .exit_status(Duration::from_secs(10), || read_log(dir))
+        .await;
+    let log = read_log(dir);
+    assert!(status.success(), "{status}: {log}");
+    log
+}
+
+/// The status code `GET /api/epros/{id}` answers.
+async fn status_of(url: &str, id: &str) -> u16 {
+    let reply = loadgen::send(Method::GET, &format!("{url}/api/epros/{id}"), None).await;
+    reply.unwrap().status
+}
+
+#[tokio::test]
 async fn another_site_cannot_frame_the_dashboard() {
     let Some(browser) = Browser::find() else {
         return;
@@ -587,6 +779,8 @@ async fn connect(driver: &Chromedriver, chromium: &Path, dir: &Path) -> Client {
         "--disable-component-update",
         "--disable-sync",
         "--hide-scrollbars",
+        // A name of its own for this machine, as a rebinding page would use.
+        "--host-resolver-rules=MAP playground.test 127.0.0.1",
         &format!("--user-data-dir={}", dir.join("chromium-profile").display()),
         &format!("--window-size={},{}", WINDOW.0, WINDOW.1),
     ];

@@ -128,6 +128,10 @@ async fn the_page_renders_its_gauges_with_the_numbers_as_of_load() {
         r#"id="tasks-alive""#,
         r#"id="leaked" data-value="0""#,
         r#"<polyline class="line""#,
+        // The durable intake (the default): 3 in the inbox, on disk.
+        r#"id="intake" data-value="durable""#,
+        r#"id="inbox-depth" data-value="3">3<"#,
+        r#"id="reports-per-commit""#,
         "Workers paused: database outage",
     ] {
         assert!(html.contains(gauge), "the page shows {gauge:?}:\n{html}");
@@ -248,6 +252,7 @@ async fn events_yields_the_live_fragments_within_a_second() {
     for fragment in [
         r#"id="status""#,
         r#"id="queue-live""#,
+        r#"id="inbox-live""#,
         r#"id="workers-live""#,
         r#"id="tasks-live""#,
         r#"id="counters""#,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::header::HOST;
 use axum::http::{Method, Request};
-use common::{Playground, TempDir, playground_command, report};
+use common::{Ledger, Playground, TempDir, ledger_burst, playground_command, report};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use playground::loadgen::{self, Reply};
@@ -35,7 +35,24 @@ struct Server {
 
 impl Server {
     fn start(name: &str, args: &[&str]) -> Server {
-        let dir = TempDir::new(name);
+        Server::start_in(TempDir::new(name), args)
+    }
+
+    /// The binary again, on the same database file, once this one has ended.
+    fn restart(self, args: &[&str]) -> Server {
+        let Server {
+            mut playground,
+            dir,
+            ..
+        } = self;
+        assert!(
+            playground.child.try_wait().unwrap().is_some(),
+            "restart only a server that has stopped"
+        );
+        Server::start_in(dir, args)
+    }
+
+    fn start_in(dir: TempDir, args: &[&str]) -> Server {
         let mut child = playground_command(&dir.db_path(), args)
             .env("RUST_LOG", "playground=info")
             .stderr(Stdio::piped())
@@ -105,6 +122,15 @@ impl Server {
         }
     }
 
+    /// `kill -9`: the process ends on the spot, nothing runs after it.
+    fn sigkill(&mut self) {
+        self.playground
+            .child
+            .kill()
+            .expect("SIGKILL the playground");
+        self.playground.child.wait().unwrap();
+    }
+
     fn sigterm(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.playground.child.id().to_string()])
@@ -133,10 +159,28 @@ impl Server {
 }
 
 #[tokio::test]
-async fn sigterm_with_a_full_queue_stores_every_accepted_report() {
+async fn sigterm_with_a_full_queue_stores_every_accepted_report_in_memory_mode() {
+    sigterm_with_a_full_queue("memory").await;
+}
+
+#[tokio::test]
+async fn sigterm_with_a_full_queue_stores_every_accepted_report_in_durable_mode() {
+    sigterm_with_a_full_queue("durable").await;
+}
+
+async fn sigterm_with_a_full_queue(intake: &str) {
     let mut server = Server::start(
-        "sigterm",
-        &["--queue", "16", "--workers", "2", "--work-ms", "300"],
+        &format!("sigterm-{intake}"),
+        &[
+            "--intake",
+            intake,
+            "--queue",
+            "16",
+            "--workers",
+            "2",
+            "--work-ms",
+            "300",
+        ],
     );
     let upload = format!("{}/api/epros/upload", server.url);
 
@@ -185,32 +229,43 @@ async fn sigterm_with_a_full_queue_stores_every_accepted_report() {
     );
 }
 
-#[tokio::test]
-async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
-    // One slow worker and a short deadline: the queue cannot drain in time.
-    let mut server = Server::start(
-        "deadline",
-        &[
-            "--queue",
-            "6",
-            "--workers",
-            "1",
-            "--work-ms",
-            "3000",
-            "--drain-timeout",
-            "300ms",
-        ],
-    );
+/// One slow worker, 6 places, and a drain deadline too short for them.
+fn slow_with_a_short_deadline(intake: &'static str) -> [&'static str; 10] {
+    [
+        "--intake",
+        intake,
+        "--queue",
+        "6",
+        "--workers",
+        "1",
+        "--work-ms",
+        "3000",
+        "--drain-timeout",
+        "300ms",
+    ]
+}
+
+/// Ten uploads, one after the other; the ids of those answered 202.
+async fn ten_uploads(server: &Server) -> Vec<String> {
     let upload = format!("{}/api/epros/upload", server.url);
     let mut ids = Vec::new();
     for i in 0..10 {
-        let reply = loadgen::send(Method::POST, &upload, Some(&report(&format!("report {i}"))))
+        let body = report(&format!("report {i}"));
+        let reply = loadgen::send(Method::POST, &upload, Some(&body))
             .await
             .unwrap();
         if reply.status == 202 {
             ids.push(reply.json()["id"].as_str().unwrap().to_owned());
         }
     }
+    ids
+}
+
+#[tokio::test]
+async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
+    // One slow worker and a short deadline: the queue cannot drain in time.
+    let mut server = Server::start("deadline", &slow_with_a_short_deadline("memory"));
+    let ids = ten_uploads(&server).await;
     // 6 queued + 1 with the worker (6 if the worker was slow to take the first).
     assert!((6..=7).contains(&ids.len()), "accepted {}", ids.len());
 
@@ -251,9 +306,322 @@ async fn a_passed_deadline_lists_every_lost_id_and_exits_2() {
 }
 
 #[tokio::test]
+async fn a_passed_deadline_in_durable_mode_keeps_the_rest_for_the_next_start() {
+    let args = slow_with_a_short_deadline("durable");
+    let mut server = Server::start("deadline-durable", &args);
+    let ids = ten_uploads(&server).await;
+    // The inbox has 6 places: the 7th upload onwards hears 503.
+    assert_eq!(ids.len(), 6);
+
+    server.sigterm();
+    let status = server.wait_for_exit(Duration::from_secs(20)).await;
+    let log = server.log();
+    // Nothing lost: what the drain did not store is on disk, in the inbox.
+    assert_eq!(status.code(), Some(0), "log:\n{log}");
+    let stored = server.count("SELECT COUNT(*) FROM reports");
+    let in_inbox = server.count("SELECT COUNT(*) FROM inbox");
+    assert!(in_inbox > 0, "the deadline was meant to pass");
+    assert_eq!(stored + in_inbox, 6);
+    let summary = format!("accepted 6, stored {stored}, lost 0");
+    assert!(log.contains(&summary), "{summary:?} in the log:\n{log}");
+    let kept = format!("{in_inbox} reports stay in the inbox and are stored on the next start");
+    assert!(log.contains(&kept), "{kept:?} in the log:\n{log}");
+
+    // The next start stores them, first thing.
+    let restart = ["--intake", "durable", "--work-ms", "0"];
+    let mut server = server.restart(&restart);
+    server
+        .wait_for_stats(Duration::from_secs(10), "the inbox to drain", |s| {
+            s["inbox"] == 0 && s["inFlight"] == 0
+        })
+        .await;
+    assert!(
+        server.log().contains(&format!(
+            "recovered {in_inbox} reports accepted before the last stop"
+        )),
+        "{}",
+        server.log()
+    );
+    for id in &ids {
+        let status = server.get(&format!("/api/epros/{id}")).await;
+        assert_eq!(status.status, 200, "{id}: {}", status.body);
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM reports"), 6);
+    server.sigterm();
+    assert_eq!(
+        server.wait_for_exit(Duration::from_secs(10)).await.code(),
+        Some(0)
+    );
+}
+
+/// Uploads in the crash burst: enough that the kill lands mid-burst.
+const CRASH_BURST: usize = 10_000;
+
+/// What a SIGKILL in the middle of a burst did to the reports answered 202.
+struct CrashAccount {
+    /// Ids the client heard 202 for before the kill.
+    answered: Vec<String>,
+    /// Reports in the inbox (durable) or the queue (memory) just before it.
+    waiting_at_kill: u64,
+    /// Rows the inbox table held after it.
+    in_inbox_after_kill: u64,
+    /// Ids answered 202 that are not in `reports` once the restarted server
+    /// has drained.
+    missing: Vec<String>,
+    /// Rows in `reports` after the restart's drain.
+    stored: u64,
+    /// The restarted server's log.
+    log: String,
+    server: Server,
+}
+
+/// Sends a burst of [`CRASH_BURST`] uploads at 64 connections, keeping a
+/// ledger of every id answered 202; SIGKILLs the server once a third of them
+/// were answered, with reports still waiting; restarts it on the same file;
+/// waits for it to drain; and checks every id against the database.
+async fn crash_mid_burst(intake: &str) -> CrashAccount {
+    // Slow workers (10 ms a report, one at a time), so that reports pile up.
+    let args = [
+        "--intake",
+        intake,
+        "--queue",
+        "20000",
+        "--workers",
+        "8",
+        "--work-ms",
+        "10",
+    ];
+    let mut server = Server::start(&format!("crash-{intake}"), &args);
+    let ledger = Arc::new(Ledger::default());
+    let upload = format!("{}/api/epros/upload", server.url);
+    let burst = tokio::spawn(ledger_burst(upload, CRASH_BURST, 64, ledger.clone()));
+
+    // Part-way: a third of the burst answered 202...
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ledger.count() < CRASH_BURST / 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the burst is too slow: {ledger:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // ...and plenty still waiting for a worker when the kill comes.
+    let stats = server.stats().await;
+    let waiting = if intake == "durable" {
+        "inbox"
+    } else {
+        "queued"
+    };
+    let waiting_at_kill = stats[waiting].as_u64().unwrap();
+    assert!(
+        waiting_at_kill >= 100,
+        "mid-burst, reports {waiting}: {stats}"
+    );
+    server.sigkill();
+    burst.await.unwrap();
+    let answered = ledger.accepted();
+    assert!(
+        answered.len() < CRASH_BURST,
+        "the kill came after the burst"
+    );
+    let in_inbox_after_kill = server.count("SELECT COUNT(*) FROM inbox");
+    // Whenever the kill came, the file is between two commits: a report is
+    // either stored or in the inbox, never both.
+    let both = server.count("SELECT COUNT(*) FROM inbox JOIN reports USING (id)");
+    assert_eq!(
+        both, 0,
+        "reports stored and still in the inbox after the kill"
+    );
+
+    // The same file, fast workers: whatever survived is stored at once.
+    let restart = ["--intake", intake, "--queue", "20000", "--work-ms", "0"];
+    let server = server.restart(&restart);
+    // A recovered report's status URL answers from the start.
+    let recovered_id = rusqlite::Connection::open(server.db_path())
+        .unwrap()
+        .query_row("SELECT id FROM inbox LIMIT 1", [], |row| {
+            row.get::<_, String>(0)
+        })
+        .ok();
+    if let Some(id) = recovered_id {
+        let status = server.get(&format!("/api/epros/{id}")).await;
+        assert_eq!(status.status, 200, "{id}: {}", status.body);
+    }
+    server
+        .wait_for_stats(Duration::from_secs(30), "the restart's drain", |s| {
+            s["inbox"] == 0 && s["inFlight"] == 0
+        })
+        .await;
+
+    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
+    let mut stored_ids = std::collections::HashSet::new();
+    let mut select = conn.prepare("SELECT id FROM reports").unwrap();
+    for id in select.query_map([], |row| row.get::<_, String>(0)).unwrap() {
+        stored_ids.insert(id.unwrap());
+    }
+    let missing = answered
+        .iter()
+        .filter(|id| !stored_ids.contains(*id))
+        .cloned()
+        .collect();
+    // Every stored report once in `reports` (its primary key sees to that),
+    // and in the audit log exactly once received and once stored.
+    let mut per_report = conn
+        .prepare(
+            "SELECT report_id, SUM(event = 'received'), SUM(event = 'stored')
+             FROM audit_log GROUP BY report_id",
+        )
+        .unwrap();
+    let audited: Vec<(String, i64, i64)> = per_report
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(audited.len(), stored_ids.len(), "an audit trail per report");
+    for (id, received, stored) in &audited {
+        assert!(stored_ids.contains(id), "audit rows for {id}, not stored");
+        assert_eq!((*received, *stored), (1, 1), "{id}: received, stored");
+    }
+    CrashAccount {
+        answered,
+        waiting_at_kill,
+        in_inbox_after_kill,
+        missing,
+        stored: stored_ids.len() as u64,
+        log: server.log(),
+        server,
+    }
+}
+
+#[tokio::test]
+async fn sigkill_mid_burst_loses_no_report_answered_202_in_durable_mode() {
+    let account = crash_mid_burst("durable").await;
+    let CrashAccount {
+        answered,
+        in_inbox_after_kill,
+        missing,
+        stored,
+        log,
+        mut server,
+        ..
+    } = account;
+    assert!(in_inbox_after_kill > 0, "reports in the inbox at the kill");
+    assert!(
+        log.contains(&format!(
+            "recovered {in_inbox_after_kill} reports accepted before the last stop"
+        )),
+        "log:\n{log}"
+    );
+    assert!(
+        missing.is_empty(),
+        "{} answered 202, then lost",
+        missing.len()
+    );
+    // Stored at most a few more than answered: uploads whose commit made it
+    // but whose 202 did not (the client would send those again).
+    assert!(stored >= answered.len() as u64);
+
+    server.sigterm();
+    assert_eq!(
+        server.wait_for_exit(Duration::from_secs(10)).await.code(),
+        Some(0)
+    );
+    let log = server.log();
+    let summary =
+        format!("accepted 0, stored {in_inbox_after_kill}, lost 0 (queue 0, fire-and-forget 0; ");
+    assert!(log.contains(&summary), "{summary:?} in the log:\n{log}");
+    eprintln!(
+        "durable: {} answered 202 before the kill, {in_inbox_after_kill} in the inbox, \
+         recovered and stored after the restart, 0 lost; {stored} stored in all",
+        answered.len()
+    );
+}
+
+#[tokio::test]
+async fn sigkill_mid_burst_loses_reports_answered_202_in_memory_mode() {
+    let CrashAccount {
+        answered,
+        waiting_at_kill,
+        in_inbox_after_kill,
+        missing,
+        log,
+        server,
+        ..
+    } = crash_mid_burst("memory").await;
+    assert_eq!(in_inbox_after_kill, 0);
+    assert!(!log.contains("recovered"), "log:\n{log}");
+    // The contrast the chapter teaches: each of these heard 202, and is gone.
+    assert!(!missing.is_empty(), "nothing lost in memory mode?");
+    let gone = server.get(&format!("/api/epros/{}", missing[0])).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    eprintln!(
+        "memory: {} answered 202 before the kill, {waiting_at_kill} queued at the kill, \
+         {} of the 202s lost ({:.0} %)",
+        answered.len(),
+        missing.len(),
+        100.0 * missing.len() as f64 / answered.len() as f64
+    );
+}
+
+#[tokio::test]
+async fn the_crash_control_aborts_and_the_inbox_survives_it() {
+    let args = ["--intake", "durable"];
+    let mut server = Server::start("crash-control", &args);
+    let control = |path: &str| format!("{}/controls/{path}", server.url);
+    let paused = loadgen::send(Method::POST, &control("pause"), None).await;
+    assert_eq!(paused.unwrap().status, 200);
+    let upload = format!("{}/api/epros/upload", server.url);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let body = report(&format!("report {i}"));
+        let reply = loadgen::send(Method::POST, &upload, Some(&body))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        ids.push(reply.json()["id"].as_str().unwrap().to_owned());
+    }
+    // The button: no answer, the process is gone.
+    let crashed = loadgen::send(Method::POST, &control("crash"), None).await;
+    assert!(crashed.is_err(), "answered: {crashed:?}");
+    let status = server.wait_for_exit(Duration::from_secs(10)).await;
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(6), "SIGABRT, not an exit: {status}");
+    assert!(server.log().contains("crash requested from the dashboard"));
+    assert!(!server.log().contains("shutdown complete"), "no drain ran");
+
+    let mut server = server.restart(&args);
+    server
+        .wait_for_stats(Duration::from_secs(10), "the recovered to be stored", |s| {
+            s["recovered"] == 20 && s["stored"] == 20 && s["inbox"] == 0
+        })
+        .await;
+    for id in &ids {
+        let status = server.get(&format!("/api/epros/{id}")).await;
+        assert_eq!(status.status, 200, "{id}: {}", status.body);
+    }
+    server.sigterm();
+    server.wait_for_exit(Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn durable_intake_on_a_memory_database_is_refused_at_start() {
+    let dir = TempDir::new("durable-memory");
+    let output = playground_command(&dir.db_path(), &["--db", ":memory:"])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run the playground binary");
+    assert_eq!(output.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("--intake durable") && log.contains("--intake memory"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
 async fn leaky_leaves_tasks_behind_and_fixed_does_not() {
     const WORK_MS: u64 = 4000;
-    let server = Server::start("leak", &["--db", ":memory:"]);
+    let server = Server::start("leak", &["--db", ":memory:", "--intake", "memory"]);
 
     // The idle task count: workers, the server, this /stats connection. Read
     // it until it holds still (the start-up connection may still be closing).
@@ -447,7 +815,17 @@ async fn until_closed(stream: &mut TcpStream, since: Instant, what: &str) -> (St
 #[tokio::test]
 async fn slow_clients_are_cut_off_and_event_streams_are_not() {
     let limit = format!("{}ms", CLIENT_TIMEOUT.as_millis());
-    let server = Server::start("slow", &["--db", ":memory:", "--client-timeout", &limit]);
+    let server = Server::start(
+        "slow",
+        &[
+            "--db",
+            ":memory:",
+            "--intake",
+            "memory",
+            "--client-timeout",
+            &limit,
+        ],
+    );
     let authority = server.url.strip_prefix("http://").unwrap().to_owned();
     let head = |extra: &str| {
         format!(

@@ -9,15 +9,19 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::Response;
-use http_body_util::BodyExt;
-use playground::store::Db;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use playground::loadgen::synthetic_report;
+use playground::pipeline::store::Db;
 use playground::{AppState, Clinic, Config, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -95,7 +99,7 @@ pub async fn wait_for_stats(
     state: &AppState,
     within: Duration,
     what: &str,
-    done: impl Fn(&playground::stats::Stats) -> bool,
+    done: impl Fn(&playground::edges::stats::Stats) -> bool,
 ) {
     let deadline = Instant::now() + within;
     loop {
@@ -131,7 +135,10 @@ pub fn report(text: &str) -> String {
 /// A fresh, empty folder `playground-NAME-…` in the system's temporary one.
 /// It stays afterwards: see [`TempDir`] for one that goes.
 pub fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("playground-{name}-{}", uuid::Uuid::new_v4()));
+    let dir = std::env::temp_dir().join(format!(
+        "playground-{name}-{}",
+        playground::pipeline::report::ReportId::new()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -231,4 +238,93 @@ impl Drop for Playground {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A client's ledger of a burst: the id of every upload answered 202, and
+/// how many got another answer, or none.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    accepted: Mutex<Vec<String>>,
+    pub other: AtomicUsize,
+    pub no_answer: AtomicUsize,
+}
+
+impl Ledger {
+    /// Ids answered 202 so far.
+    pub fn accepted(&self) -> Vec<String> {
+        self.accepted.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.accepted.lock().unwrap().len()
+    }
+}
+
+/// POSTs up to `n` synthetic reports to `url` (an upload endpoint) over
+/// `concurrency` keep-alive connections, noting in `ledger` the id of every
+/// 202. A connection that breaks (the server died) ends its sender, so a
+/// burst stops soon after a crash.
+pub async fn ledger_burst(url: String, n: usize, concurrency: usize, ledger: Arc<Ledger>) {
+    let authority = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let path = url[url.find(&authority).unwrap() + authority.len()..].to_owned();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (authority, path, next, ledger) = (
+            authority.clone(),
+            path.clone(),
+            next.clone(),
+            ledger.clone(),
+        );
+        senders.spawn(async move {
+            let Ok(stream) = tokio::net::TcpStream::connect(&authority).await else {
+                ledger.no_answer.fetch_add(1, Relaxed);
+                return;
+            };
+            let handshake = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await;
+            let Ok((mut sender, connection)) = handshake else {
+                ledger.no_answer.fetch_add(1, Relaxed);
+                return;
+            };
+            tokio::spawn(connection);
+            loop {
+                let i = next.fetch_add(1, Relaxed);
+                if i >= n {
+                    return;
+                }
+                let request = Request::post(path.as_str())
+                    .header(HOST, authority.as_str())
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(Full::new(Bytes::from(synthetic_report(i))))
+                    .unwrap();
+                let answer = async {
+                    sender.ready().await?;
+                    let response = sender.send_request(request).await?;
+                    let status = response.status();
+                    let body = response.into_body().collect().await?.to_bytes();
+                    anyhow::Ok((status, body))
+                };
+                match tokio::time::timeout(Duration::from_secs(30), answer).await {
+                    Ok(Ok((StatusCode::ACCEPTED, body))) => {
+                        let body: Value = serde_json::from_slice(&body).unwrap();
+                        let id = body["id"].as_str().unwrap().to_owned();
+                        ledger.accepted.lock().unwrap().push(id);
+                    }
+                    Ok(Ok(_)) => {
+                        ledger.other.fetch_add(1, Relaxed);
+                    }
+                    // The server is gone: this sender is done.
+                    _ => {
+                        ledger.no_answer.fetch_add(1, Relaxed);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    while senders.join_next().await.is_some() {}
 }

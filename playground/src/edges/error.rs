@@ -81,7 +81,7 @@ impl AppError {
             "body_too_large",
             format!(
                 "The request body is over the {} KiB limit.",
-                crate::intake::MAX_BODY_BYTES / 1024
+                crate::designs::intake::MAX_BODY_BYTES / 1024
             ),
         )
     }

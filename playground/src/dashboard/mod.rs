@@ -18,10 +18,14 @@
 //! escaping, which every `.html` template gets; nothing here is marked `|safe`.
 //!
 //! An event stream never ends by itself, and the server's graceful shutdown
-//! (`serve.rs`) waits for open responses to finish: one open dashboard would hold the process
+//! (`edges/serve.rs`) waits for open responses to finish: one open dashboard would hold the process
 //! up. So the stream is cut with `.take_until(state.http_stopping())`, the
 //! token `main` fires after the drain, and ends with one last `stopped` event
 //! telling the page the server has gone (so it does not reconnect).
+
+pub mod controls;
+pub mod history;
+pub mod latest;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -38,13 +42,11 @@ use futures::stream::{self, Stream, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::AppState;
-use crate::controls::{
-    self, Access, Ended, Flash, Grouped, JobSnapshot, LEAK_TIMEOUT_MS, LEAK_WORK_MS, Peer,
-};
-use crate::error::AppError;
-use crate::history::{self, Rates, Sample};
-use crate::latest::StoredReport;
-use crate::stats::Stats;
+use crate::edges::error::AppError;
+use crate::edges::stats::Stats;
+use controls::{Access, Ended, Flash, Grouped, JobSnapshot, LEAK_TIMEOUT_MS, LEAK_WORK_MS, Peer};
+use history::{Rates, Sample};
+use latest::StoredReport;
 
 /// How often `/events` sends the live fragments: four times a second.
 pub const EVENT_EVERY: Duration = Duration::from_millis(250);
@@ -131,7 +133,7 @@ pub async fn events(
 pub async fn stylesheet() -> impl IntoResponse {
     asset(
         "text/css; charset=utf-8",
-        include_str!("../assets/dashboard.css"),
+        include_str!("../../assets/dashboard.css"),
     )
 }
 
@@ -139,7 +141,7 @@ pub async fn stylesheet() -> impl IntoResponse {
 pub async fn script() -> impl IntoResponse {
     asset(
         "text/javascript; charset=utf-8",
-        include_str!("../assets/dashboard.js"),
+        include_str!("../../assets/dashboard.js"),
     )
 }
 
@@ -221,8 +223,12 @@ struct Live {
     stats: Stats,
     counts: Counts,
     queue: QueueGauge,
+    inbox: QueueGauge,
+    commits: CommitTexts,
     idle: usize,
     rates: RateTexts,
+    /// True with `--intake durable`.
+    durable: bool,
     queue_line: Sparkline,
     tasks_line: Sparkline,
     burst: Option<JobView>,
@@ -240,8 +246,11 @@ impl Live {
         Live {
             counts: Counts::of(&stats),
             queue: QueueGauge::new(stats.queued, stats.capacity),
+            inbox: QueueGauge::new(stats.inbox, stats.inbox_capacity),
+            commits: CommitTexts::new(&stats, &rates),
             idle: stats.workers.saturating_sub(stats.busy),
             rates: RateTexts::from(rates),
+            durable: stats.intake == crate::Intake::Durable.as_str(),
             queue_line: Sparkline::new(
                 samples.iter().map(|s| s.queued),
                 stats.capacity,
@@ -317,6 +326,35 @@ impl QueueGauge {
             } else {
                 "ok"
             },
+        }
+    }
+}
+
+/// What the database's commits carry, as the inbox card shows it.
+struct CommitTexts {
+    /// Reports per commit over the last few seconds, or `–` without a commit.
+    recent_per_commit: String,
+    /// The same since the start.
+    mean_per_commit: String,
+    commits: Grouped,
+    fsyncs: Grouped,
+    commits_rate: PerSecond,
+    fsyncs_rate: PerSecond,
+    recovered: Grouped,
+}
+
+impl CommitTexts {
+    fn new(stats: &Stats, rates: &Rates) -> CommitTexts {
+        CommitTexts {
+            recent_per_commit: rates
+                .reports_per_commit
+                .map_or_else(|| "–".to_owned(), |n| format!("{n:.1}")),
+            mean_per_commit: format!("{:.1}", stats.reports_per_commit),
+            commits: Grouped(stats.commits),
+            fsyncs: Grouped(stats.fsyncs),
+            commits_rate: PerSecond(rates.commits),
+            fsyncs_rate: PerSecond(rates.fsyncs),
+            recovered: Grouped(stats.recovered),
         }
     }
 }
@@ -511,9 +549,16 @@ impl Phase {
             let detail = match state.drained.get() {
                 Some(drained) => {
                     let summary = state.summary(*drained);
+                    let in_inbox = match summary.in_inbox {
+                        0 => String::new(),
+                        n => format!(
+                            " {} stay in the inbox for the next start.",
+                            Grouped(n as u64)
+                        ),
+                    };
                     format!(
-                        "Accepted {}, stored {}, lost {}. This page no longer updates; \
-                         start the playground again and reload.",
+                        "Accepted {}, stored {}, lost {}.{in_inbox} This page no longer \
+                         updates; start the playground again and reload.",
                         Grouped(summary.accepted),
                         Grouped(summary.stored),
                         summary.lost()
@@ -573,7 +618,8 @@ impl Phase {
             class: "running",
             title: "Running".to_owned(),
             detail: format!(
-                "{} workers, a queue of {}, {} ms per report.",
+                "{} intake, {} workers, a queue of {}, {} ms per report.",
+                stats.intake,
                 stats.workers,
                 Grouped(stats.capacity as u64),
                 stats.work_ms

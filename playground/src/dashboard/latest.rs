@@ -9,7 +9,8 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::report::ReportId;
+use crate::pipeline::report::ReportId;
+use crate::pipeline::store::NewReport;
 
 /// Reports listed on the dashboard.
 pub const REPORTS_SHOWN: usize = 8;
@@ -46,14 +47,37 @@ struct Lists {
     alerts: VecDeque<StoredReport>,
 }
 
-impl Latest {
-    /// Notes a report that has just been stored.
-    pub fn stored(&self, report: StoredReport) {
-        let mut lists = self.lock();
-        if report.flagged {
-            push_front_capped(&mut lists.alerts, report.clone(), ALERTS_SHOWN);
+impl StoredReport {
+    fn of(row: &NewReport) -> StoredReport {
+        StoredReport {
+            id: row.id,
+            patient_id: row.patient_id.clone(),
+            trial_id: row.trial_id.clone(),
+            excerpt: excerpt(&row.report_text),
+            risk_score: row.risk.score,
+            flagged: row.risk.is_flagged(),
+            reasons: row.risk.reasons.clone(),
+            received_at_ms: row.received_at_ms,
         }
-        push_front_capped(&mut lists.reports, report, REPORTS_SHOWN);
+    }
+}
+
+impl Latest {
+    /// Notes reports that have just been stored, oldest first. Only the
+    /// newest few of a batch can be shown, so only they are copied.
+    pub fn stored(&self, rows: &[NewReport]) {
+        let newest = rows.iter().rev().take(REPORTS_SHOWN);
+        let reports: Vec<StoredReport> = newest.map(StoredReport::of).collect();
+        let flagged = rows.iter().rev().filter(|row| row.risk.is_flagged());
+        let alerts: Vec<StoredReport> = flagged.take(ALERTS_SHOWN).map(StoredReport::of).collect();
+        let mut lists = self.lock();
+        // Newest first in the lists: push the oldest of these first.
+        for report in reports.into_iter().rev() {
+            push_front_capped(&mut lists.reports, report, REPORTS_SHOWN);
+        }
+        for alert in alerts.into_iter().rev() {
+            push_front_capped(&mut lists.alerts, alert, ALERTS_SHOWN);
+        }
     }
 
     pub fn reports(&self) -> Vec<StoredReport> {

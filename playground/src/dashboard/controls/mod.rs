@@ -8,6 +8,7 @@
 //! POST /controls/latency   work_ms
 //! POST /controls/leak      n, kind=leaky|fixed
 //! POST /controls/shutdown  (the same path as SIGTERM)
+//! POST /controls/crash     (std::process::abort: a crash, on purpose)
 //! POST /controls/unlock    token   (only with --control-token)
 //! ```
 //!
@@ -33,8 +34,8 @@ mod guard;
 mod jobs;
 
 pub use forms::{
-    Answer, Asker, BurstForm, Done, Flash, LatencyForm, LeakForm, WorkersForm, burst, latency,
-    leak, pause, resume, shutdown, workers,
+    Answer, Asker, BurstForm, Done, Flash, LatencyForm, LeakForm, WorkersForm, burst, crash,
+    latency, leak, pause, resume, shutdown, workers,
 };
 pub use guard::{Access, Peer, UnlockForm, guard, unlock};
 pub use jobs::{Ended, JobSnapshot, LEAK_TIMEOUT_MS, LEAK_WORK_MS};

@@ -24,7 +24,7 @@
 //!
 //! Graceful shutdown works as with `axum::serve`: stop accepting, let the
 //! responses in progress finish (the event streams end on their own token,
-//! see `dashboard.rs`), close idle connections, then return.
+//! see `dashboard/mod.rs`), close idle connections, then return.
 
 use std::future::Future;
 use std::pin::pin;
@@ -47,8 +47,8 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::AppState;
-use crate::error::AppError;
-use crate::intake::MAX_BODY_BYTES;
+use crate::designs::intake::MAX_BODY_BYTES;
+use crate::edges::error::AppError;
 
 /// How long a client may take to send a request's headers, or its body,
 /// and how long a kept-alive connection may sit idle. 10 s is plenty for

@@ -37,11 +37,20 @@ pub struct Counters {
     pub failed: AtomicU64,
     /// `/leaky` queries still running after their caller gave up.
     pub leaked: AtomicU64,
+    /// Reports the inbox held at start, accepted before the last stop.
+    pub recovered: AtomicU64,
 }
 
 impl Counters {
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Relaxed);
+    }
+
+    /// Counts `n` at once (a batch of reports).
+    pub fn add(counter: &AtomicU64, n: usize) {
+        if n > 0 {
+            counter.fetch_add(n as u64, Relaxed);
+        }
     }
 }
 
@@ -49,6 +58,23 @@ impl Counters {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
+    /// `memory` or `durable`: where an upload waits between its 202 and its
+    /// commit (`--intake`).
+    pub intake: &'static str,
+    /// Reports in the database's inbox (accepted, not yet stored), and its
+    /// places: `--queue`.
+    pub inbox: usize,
+    pub inbox_capacity: usize,
+    /// Reports the inbox held at start, accepted before the last stop.
+    pub recovered: u64,
+    /// Transactions the database thread committed, the fsyncs SQLite made for
+    /// them (each commit syncs the WAL; see `pipeline/store.rs`), and the
+    /// reports they carried per commit, on average (uploads appended to the
+    /// inbox and reports stored, each counted once).
+    pub commits: u64,
+    pub fsyncs: u64,
+    pub reports_committed: u64,
+    pub reports_per_commit: f64,
     /// Alive tasks in the tokio runtime (the article's goroutine count).
     pub tasks: usize,
     /// Runtime worker threads.
@@ -82,7 +108,18 @@ impl Stats {
     pub fn read(state: &AppState) -> Stats {
         let counters = &state.counters;
         let runtime = Handle::current().metrics();
+        let writer = state.db.stats();
+        let commits = writer.commits.load(Relaxed);
+        let reports_committed = writer.reports_committed.load(Relaxed);
         Stats {
+            intake: state.intake().as_str(),
+            inbox: state.inbox.depth(),
+            inbox_capacity: state.inbox.capacity(),
+            recovered: counters.recovered.load(Relaxed),
+            commits,
+            fsyncs: writer.fsyncs.load(Relaxed),
+            reports_committed,
+            reports_per_commit: reports_committed as f64 / commits.max(1) as f64,
             tasks: runtime.num_alive_tasks(),
             runtime_threads: runtime.num_workers(),
             queued: state.queued(),
@@ -116,6 +153,14 @@ pub async fn stats(State(state): State<AppState>) -> Json<Stats> {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let s = Stats::read(&state);
     let mut out = String::with_capacity(2048);
+    // Text, not a number: Prometheus' way is a label on a constant 1.
+    let _ = writeln!(
+        out,
+        "# HELP clinic_intake_info Where an upload waits between its 202 and its commit.\n\
+         # TYPE clinic_intake_info gauge\n\
+         clinic_intake_info{{intake=\"{}\"}} 1",
+        s.intake
+    );
     let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
         // Writing to a String cannot fail.
         let _ = writeln!(out, "# HELP clinic_{name} {help}");
@@ -220,6 +265,42 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "gauge",
         "/leaky queries running after their caller gave up.",
         c(s.leaked),
+    );
+    metric(
+        "inbox_depth",
+        "gauge",
+        "Reports in the database's inbox: accepted, not yet stored.",
+        n(s.inbox),
+    );
+    metric(
+        "inbox_capacity",
+        "gauge",
+        "Places in the inbox.",
+        n(s.inbox_capacity),
+    );
+    metric(
+        "reports_recovered_total",
+        "counter",
+        "Reports the inbox held at start, accepted before the last stop.",
+        c(s.recovered),
+    );
+    metric(
+        "db_commits_total",
+        "counter",
+        "Transactions the database thread committed.",
+        c(s.commits),
+    );
+    metric(
+        "db_fsyncs_total",
+        "counter",
+        "fsyncs SQLite made for those commits and their checkpoints.",
+        c(s.fsyncs),
+    );
+    metric(
+        "db_reports_per_commit",
+        "gauge",
+        "Reports appended to the inbox or stored, per commit, on average.",
+        s.reports_per_commit,
     );
     metric(
         "work_ms",

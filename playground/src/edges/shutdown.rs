@@ -9,15 +9,17 @@
 //!    clients hear that instead of a refused connection, and `/stats` keeps
 //!    answering while the queue empties.
 //! 2. **Close the queue.** The worker waiting on it sees the token and closes
-//!    it (`workers.rs`): Go's `close(ch)`.
+//!    it (`designs/workers.rs`): Go's `close(ch)`.
 //! 3. **Wait, with a deadline.** For the workers to empty the queue and for
 //!    every fire-and-forget task, at most `--drain-timeout`. (A burst the
 //!    dashboard started stops as soon as shutdown begins.)
 //! 4. **Stop HTTP** (in `main.rs`): open streams, such as the dashboard's
 //!    `/events`, end on the second token, so none can hold the exit up.
 //! 5. **Account.** One line: `accepted N, stored N, lost 0`. If the deadline
-//!    passed, the ids of the reports not stored are logged and the exit code
-//!    is 2: never a silent loss.
+//!    passed, the ids of the reports lost are logged and the exit code is 2:
+//!    never a silent loss. With the durable intake, reports still in the
+//!    inbox are not lost: the line says how many stay there for the next
+//!    start, and the exit code is 0.
 //!
 //! `/leaky` orphans are not waited for: nobody wants their results. They are
 //! counted in the summary and aborted when the runtime stops.
@@ -32,7 +34,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::instrument;
 
 use crate::Clinic;
-use crate::report::ReportId;
+use crate::pipeline::report::ReportId;
 
 /// Exit status when the deadline passed with reports not stored.
 pub const EXIT_LOST_REPORTS: u8 = 2;
@@ -149,13 +151,16 @@ impl Clinic {
         let counters = &self.counters;
         let queued = counters.accepted.load(Relaxed);
         let fire_and_forget = counters.fire_and_forget_accepted.load(Relaxed);
+        let not_stored = self.in_flight.not_stored();
         Summary {
             accepted: queued + fire_and_forget,
             accepted_queue: queued,
             accepted_fire_and_forget: fire_and_forget,
+            recovered: counters.recovered.load(Relaxed),
             stored: counters.stored.load(Relaxed),
             flagged: counters.flagged.load(Relaxed),
-            not_stored: self.in_flight.ids(),
+            not_stored: not_stored.lost,
+            in_inbox: not_stored.in_inbox.len(),
             leaked_aborted: counters.leaked.load(Relaxed),
             deadline_passed: drained.deadline_passed,
             took: drained.took,
@@ -170,10 +175,15 @@ pub struct Summary {
     pub accepted: u64,
     pub accepted_queue: u64,
     pub accepted_fire_and_forget: u64,
+    /// Reports the inbox held at start: stored by this run, on top of its own.
+    pub recovered: u64,
     pub stored: u64,
     pub flagged: u64,
-    /// Accepted but not stored: queued, mid-pipeline, or refused by the database.
+    /// Accepted, not stored and nowhere else: queued in memory, mid-pipeline,
+    /// or refused by the database. Lost.
     pub not_stored: Vec<ReportId>,
+    /// Accepted into the inbox and not stored yet: the next start stores them.
+    pub in_inbox: usize,
     /// `/leaky` orphans still running, aborted with the runtime.
     pub leaked_aborted: u64,
     pub deadline_passed: bool,
@@ -188,7 +198,13 @@ impl Summary {
     // ANCHOR: account
     /// One line through tracing; on loss, a second line with every id.
     pub fn log(&self) {
-        if self.not_stored.is_empty() {
+        if self.not_stored.is_empty() && self.in_inbox > 0 {
+            tracing::warn!(
+                "shutdown complete: {self}; {} reports stay in the inbox and are \
+                 stored on the next start",
+                self.in_inbox
+            );
+        } else if self.not_stored.is_empty() {
             tracing::info!("shutdown complete: {self}");
         } else {
             tracing::error!("shutdown incomplete: {self}");
@@ -220,6 +236,12 @@ impl fmt::Display for Summary {
             self.accepted_fire_and_forget,
             self.flagged,
         )?;
+        if self.recovered > 0 {
+            write!(f, "{} recovered from the inbox at start; ", self.recovered)?;
+        }
+        if self.in_inbox > 0 {
+            write!(f, "{} in the inbox; ", self.in_inbox)?;
+        }
         if self.deadline_passed {
             write!(
                 f,

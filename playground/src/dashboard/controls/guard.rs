@@ -33,7 +33,7 @@ use subtle::ConstantTimeEq;
 use super::Controls;
 use super::forms::{Answer, Asker, Done, unreadable};
 use crate::AppState;
-use crate::error::AppError;
+use crate::edges::error::AppError;
 
 const TOKEN_COOKIE: &str = "control_token";
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");

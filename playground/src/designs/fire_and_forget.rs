@@ -26,10 +26,10 @@ use axum::extract::State;
 use serde::Serialize;
 
 use crate::AppState;
-use crate::error::AppError;
+use crate::edges::error::AppError;
+use crate::edges::stats::Counters;
 use crate::pipeline;
-use crate::report::{EproUpload, Report, ReportId, Status};
-use crate::stats::Counters;
+use crate::pipeline::report::{EproUpload, Report, ReportId, Status};
 
 // ANCHOR: submit
 /// `POST /data/submit`
@@ -49,7 +49,7 @@ pub async fn submit(
     // Go: `go l.processPatientData(req)`.
     let task_state = state.clone();
     state.fire_and_forget.spawn(async move {
-        pipeline::process(&task_state, report).await;
+        pipeline::process(&task_state, vec![report]).await;
     });
 
     Ok(Json(Submitted {

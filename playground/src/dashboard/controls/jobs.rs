@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::forms::{Done, invalid};
 use super::{Controls, grouped, lock};
 use crate::AppState;
-use crate::error::AppError;
+use crate::edges::error::AppError;
 use crate::loadgen::{self, Progress};
 
 // ANCHOR: leak_demo

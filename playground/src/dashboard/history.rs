@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::AppState;
-use crate::stats::Stats;
+use crate::edges::stats::Stats;
 
 /// Samples kept: one minute at one a second.
 pub const SLOTS: usize = 60;
@@ -30,6 +30,9 @@ pub struct Sample {
     pub stored: u64,
     pub flagged: u64,
     pub fire_and_forget: u64,
+    pub commits: u64,
+    pub fsyncs: u64,
+    pub reports_committed: u64,
 }
 
 impl Sample {
@@ -43,6 +46,9 @@ impl Sample {
             stored: stats.stored,
             flagged: stats.flagged,
             fire_and_forget: stats.fire_and_forget_accepted,
+            commits: stats.commits,
+            fsyncs: stats.fsyncs,
+            reports_committed: stats.reports_committed,
         }
     }
 }
@@ -83,6 +89,10 @@ pub struct Rates {
     pub stored: f64,
     pub flagged: f64,
     pub fire_and_forget: f64,
+    pub commits: f64,
+    pub fsyncs: f64,
+    /// Reports per commit over the window; `None` without a commit in it.
+    pub reports_per_commit: Option<f64>,
 }
 
 /// Long enough to smooth out a single second, short enough to fall to zero
@@ -109,6 +119,13 @@ impl Rates {
             stored: per_second(now.stored, then.stored),
             flagged: per_second(now.flagged, then.flagged),
             fire_and_forget: per_second(now.fire_and_forget, then.fire_and_forget),
+            commits: per_second(now.commits, then.commits),
+            fsyncs: per_second(now.fsyncs, then.fsyncs),
+            reports_per_commit: {
+                let commits = now.commits.saturating_sub(then.commits);
+                let reports = now.reports_committed.saturating_sub(then.reports_committed);
+                (commits > 0).then(|| reports as f64 / commits as f64)
+            },
         }
     }
 }
@@ -146,6 +163,9 @@ mod tests {
             stored: 0,
             flagged: 0,
             fire_and_forget: 0,
+            commits: 0,
+            fsyncs: 0,
+            reports_committed: 0,
         }
     }
 

@@ -12,25 +12,31 @@
 //!   404 not_found
 //! ```
 //!
+//! With `--intake memory` the queue is a tokio channel, as in the article;
+//! with `--intake durable` the upload is first committed to the database's
+//! inbox (`durable.rs`), and the 202 waits for that.
+//!
 //! The accept path is the hot path: it takes no lock across an `.await` and
 //! does no database work. `try_send` is the article's `select` with a
 //! `default:` branch: if the queue has room the report goes in, if not the
 //! client hears so immediately instead of hanging.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::error::TrySendError;
 
-use crate::AppState;
-use crate::deidentify;
-use crate::error::AppError;
-use crate::report::{EproUpload, Report, ReportId, Status};
-use crate::stats::Counters;
+use crate::designs::durable;
+use crate::edges::error::AppError;
+use crate::edges::stats::Counters;
+use crate::pipeline::deidentify;
+use crate::pipeline::report::{EproUpload, Report, ReportId, Status};
+use crate::{AppState, Intake};
 
 /// Largest request body accepted (413 above it).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -41,13 +47,14 @@ pub const MAX_REPORT_BYTES: usize = 32 * 1024;
 
 // ANCHOR: upload
 /// `POST /api/epros/upload`
-pub async fn upload(
-    State(state): State<AppState>,
-    upload: EproUpload,
-) -> Result<(StatusCode, Json<Queued>), AppError> {
+pub async fn upload(State(state): State<AppState>, upload: EproUpload) -> Accepted {
     if state.is_shutting_down() {
         Counters::bump(&state.counters.refused_shutting_down);
         return Err(AppError::shutting_down());
+    }
+    // The third design: on disk before the 202 (designs/durable.rs).
+    if state.intake() == Intake::Durable {
+        return durable::accept(&state, upload).await;
     }
     let report = Report::new(upload);
     let id = report.id;
@@ -57,7 +64,7 @@ pub async fn upload(
     match state.queue.try_send(report) {
         Ok(()) => {
             Counters::bump(&state.counters.accepted);
-            Ok((StatusCode::ACCEPTED, Json(Queued::new(id))))
+            Ok(Queued(id))
         }
         Err(TrySendError::Full(_)) => {
             state.in_flight.remove(id);
@@ -85,7 +92,8 @@ pub async fn status(
         .0
         .parse()
         .map_err(|_| unknown())?;
-    // In flight: memory knows. Otherwise ask the database thread.
+    // In flight: memory knows. Otherwise ask the database thread, which
+    // knows the stored reports and those still in the inbox (`queued`).
     if let Some(status) = state.in_flight.get(id) {
         return Ok(Json(StatusBody { id, status }));
     }
@@ -99,22 +107,40 @@ pub async fn status(
     }
 }
 
-/// The body of a 202.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Queued {
-    pub id: ReportId,
-    pub status: Status,
-    pub status_url: String,
-}
+/// What an upload hears: 202 with its status URL, or why not.
+pub type Accepted = Result<Queued, AppError>;
+
+/// A 202 for the report with this id:
+/// `{"id":"…","status":"queued","statusUrl":"/api/epros/…"}`.
+///
+/// Written by hand rather than by serde: it is the answer to every upload,
+/// a UUID never needs escaping, and serde_json's escaping scan of the three
+/// strings cost more than everything else this body needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Queued(pub ReportId);
 
 impl Queued {
-    pub fn new(id: ReportId) -> Self {
-        Self {
+    pub fn body(self) -> String {
+        let mut id = [0; 36];
+        let id = self.0.encode(&mut id);
+        let mut body = String::with_capacity(96);
+        for part in [
+            r#"{"id":""#,
             id,
-            status: Status::Queued,
-            status_url: format!("/api/epros/{id}"),
+            r#"","status":"queued","statusUrl":"/api/epros/"#,
+            id,
+            r#""}"#,
+        ] {
+            body.push_str(part);
         }
+        body
+    }
+}
+
+impl IntoResponse for Queued {
+    fn into_response(self) -> Response {
+        let json = HeaderValue::from_static("application/json");
+        (StatusCode::ACCEPTED, [(CONTENT_TYPE, json)], self.body()).into_response()
     }
 }
 
@@ -154,7 +180,7 @@ struct RawUpload {
 impl<S: Send + Sync> FromRequest<S> for EproUpload {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         if !is_json(&req) {
             return Err(AppError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -162,9 +188,12 @@ impl<S: Send + Sync> FromRequest<S> for EproUpload {
                 "Send the report as JSON, with the header Content-Type: application/json.",
             ));
         }
-        // `Bytes` enforces the router's `DefaultBodyLimit` and fails with 413.
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The router's `read_body` layer has read the whole body already,
+        // within the limit and the client timeout: this takes what it buffered
+        // (still refusing more than the limit, should it ever be missing).
+        let limited = Limited::new(req.into_body(), MAX_BODY_BYTES);
+        let body = limited.collect().await.map_err(|e| {
+            if e.is::<LengthLimitError>() {
                 AppError::body_too_large()
             } else {
                 AppError::new(
@@ -174,6 +203,7 @@ impl<S: Send + Sync> FromRequest<S> for EproUpload {
                 )
             }
         })?;
+        let body = body.to_bytes();
         parse(&body)
     }
 }
@@ -336,4 +366,23 @@ fn check_id(field: &str, value: Option<String>) -> Result<String, AppError> {
         ));
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_202_body_is_the_json_it_looks_like() {
+        let id = ReportId::new();
+        let body: serde_json::Value = serde_json::from_str(&Queued(id).body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "id": id.to_string(),
+                "status": "queued",
+                "statusUrl": format!("/api/epros/{id}"),
+            })
+        );
+    }
 }

@@ -43,7 +43,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
-use crate::error::AppError;
+use crate::edges::error::AppError;
 
 /// Upper bound for both parameters: one minute.
 pub const MAX_MS: u64 = 60_000;

@@ -7,6 +7,11 @@
 //! because it *is* held across an `.await` here, and that is fine: only
 //! workers ever take it, never the accept path.
 //!
+//! A worker takes every report waiting, up to [`MAX_BATCH`], and runs them
+//! through the pipeline together (`pipeline/mod.rs` says why). While
+//! `--work-ms` adds latency, it takes one at a time, so that the latency is
+//! each report's and a trainer sees the workers share the queue.
+//!
 //! The pool can grow and shrink while running ([`WorkerPool::resize`]) and be
 //! paused, which is how a trainer simulates a database outage: the workers
 //! stop taking reports and the queue fills behind them.
@@ -17,8 +22,9 @@
 //! worker returns. The article stopped there; we also wait for the workers
 //! (the [`TaskTracker`]), with a deadline, before the process exits.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Mutex as AsyncMutex, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -26,10 +32,13 @@ use tokio_util::task::TaskTracker;
 
 use crate::AppState;
 use crate::pipeline;
-use crate::report::Report;
+use crate::pipeline::report::Report;
+use crate::pipeline::store::MAX_BATCH;
 
 pub struct WorkerPool {
     queue: Arc<AsyncMutex<mpsc::Receiver<Report>>>,
+    /// Reports the inbox held at start, taken before anything in the queue.
+    recovered: Mutex<VecDeque<Report>>,
     /// One token per running worker; cancelling it retires that worker after
     /// its current report.
     retire: Mutex<Vec<CancellationToken>>,
@@ -39,10 +48,12 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// An empty pool reading from `queue`. [`AppState`] starts the workers.
-    pub fn new(queue: mpsc::Receiver<Report>) -> Self {
+    /// An empty pool reading `recovered`, then `queue`. [`AppState`] starts
+    /// the workers.
+    pub fn new(queue: mpsc::Receiver<Report>, recovered: Vec<Report>) -> Self {
         Self {
             queue: Arc::new(AsyncMutex::new(queue)),
+            recovered: Mutex::new(recovered.into()),
             retire: Mutex::new(Vec::new()),
             tracker: TaskTracker::new(),
             paused: watch::Sender::new(false),
@@ -73,6 +84,24 @@ impl WorkerPool {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+
+    /// Recovered reports no worker has taken yet.
+    pub fn recovered_waiting(&self) -> usize {
+        self.lock_recovered().len()
+    }
+
+    /// Up to `most` recovered reports, oldest first.
+    fn take_recovered(&self, most: usize) -> Vec<Report> {
+        let mut recovered = self.lock_recovered();
+        let n = most.min(recovered.len());
+        recovered.drain(..n).collect()
+    }
+
+    fn lock_recovered(&self) -> MutexGuard<'_, VecDeque<Report>> {
+        self.recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Workers processing a report right now.
@@ -128,23 +157,26 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
             shutdown_seen = true;
             let mut queue = state.pool.queue.lock().await;
             queue.close();
-            if queue.is_empty() {
+            if queue.is_empty() && state.pool.recovered_waiting() == 0 {
                 break;
             }
             continue;
         }
-        let report = tokio::select! {
+        let most = if state.work_ms() == 0 { MAX_BATCH } else { 1 };
+        let reports = tokio::select! {
             biased;
             () = retire.cancelled() => break,
             // Paused while waiting for a report: go back and wait for resume.
             _ = paused.wait_for(|paused| *paused) => continue,
-            report = next_report(&state.pool.queue, &state.shutdown) => report,
+            reports = next_reports(&state.pool, &state.shutdown, most) => reports,
         };
-        // `None`: the queue is closed and empty. Shutdown, and nothing left.
-        let Some(report) = report else { break };
+        // None: the queue is closed and empty. Shutdown, and nothing left.
+        if reports.is_empty() {
+            break;
+        }
 
         state.pool.busy.fetch_add(1, Relaxed);
-        pipeline::process(&state, report).await;
+        pipeline::process(&state, reports).await;
         state.pool.busy.fetch_sub(1, Relaxed);
     }
     tracing::debug!(worker = number, "worker stopped");
@@ -152,24 +184,32 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
 // ANCHOR_END: worker
 
 // ANCHOR: next_report
-/// The next report, or `None` once the queue is closed and empty.
+/// The reports waiting, at least one and at most `at_most`; none once the queue
+/// is closed and empty.
 ///
-/// Both `lock()` and `recv()` are cancel-safe: if the caller's `select!`
-/// drops this future (the worker was retired), no report is lost.
-async fn next_report(
-    queue: &AsyncMutex<mpsc::Receiver<Report>>,
+/// Both `lock()` and `recv_many()` are cancel-safe: if the caller's
+/// `select!` drops this future (the worker was retired), no report is lost.
+async fn next_reports(
+    pool: &WorkerPool,
     shutdown: &CancellationToken,
-) -> Option<Report> {
-    let mut queue = queue.lock().await;
+    at_most: usize,
+) -> Vec<Report> {
+    let mut queue = pool.queue.lock().await;
+    // Accepted before the last stop: first in line.
+    let mut reports = pool.take_recovered(at_most);
+    if !reports.is_empty() {
+        return reports;
+    }
     tokio::select! {
         biased;
-        report = queue.recv() => report,
+        _ = queue.recv_many(&mut reports, at_most) => {}
         () = shutdown.cancelled() => {
             // Go: close(ch). Nothing new gets in; what is queued still comes
-            // out, then `None` tells every worker the queue is done.
+            // out, then an empty batch tells every worker the queue is done.
             queue.close();
-            queue.recv().await
+            queue.recv_many(&mut reports, at_most).await;
         }
     }
+    reports
 }
 // ANCHOR_END: next_report

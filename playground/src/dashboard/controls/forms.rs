@@ -24,7 +24,7 @@ use serde_json::json;
 use super::jobs::{self, Design};
 use super::{MAX_BURST, MAX_CONCURRENCY, MAX_LEAKS, MAX_WORK_MS, MAX_WORKERS, grouped};
 use crate::AppState;
-use crate::error::AppError;
+use crate::edges::error::AppError;
 
 /// `POST /controls/burst`
 pub async fn burst(
@@ -154,6 +154,21 @@ pub async fn shutdown(State(state): State<AppState>, asker: Asker) -> Answer {
         "Shutting down: no new reports are taken, the queue drains, then the server stops."
     };
     Answer::new(asker, Ok(Done::accepted(message)))
+}
+
+/// `POST /controls/crash`: what a power cut, an out-of-memory kill or
+/// `kill -9` does. The process aborts on the spot: no drain, no summary, no
+/// answer to this request. What survives is what was on disk: with the
+/// durable intake, every report answered 202; with the memory queue, only
+/// those already stored.
+pub async fn crash(State(state): State<AppState>) -> Answer {
+    let stats = state.stats();
+    tracing::warn!(
+        queued = stats.queued,
+        inbox = stats.inbox,
+        "crash requested from the dashboard: aborting now"
+    );
+    std::process::abort()
 }
 
 /// A control's success: a status and a sentence.

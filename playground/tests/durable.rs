@@ -1,0 +1,245 @@
+//! Router tests for the durable intake (`--intake durable`): uploads that
+//! arrive together share a commit, the inbox is bounded, what it holds comes
+//! back after a restart, and the crash control answers only whom the other
+//! controls answer. The process tests (`process.rs`) crash the real binary.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::header::{HOST, ORIGIN};
+use axum::http::{Request, StatusCode};
+use common::{TempDir, call, call_from, clinic_on_file, get, post_json, report, wait_for_stats};
+use futures::future::join_all;
+use playground::pipeline::store::Db;
+use playground::{Clinic, Config, Intake};
+
+/// A client on the conference Wi-Fi (TEST-NET-3), not on this machine.
+const ELSEWHERE: ([u8; 4], u16) = ([203, 0, 113, 7], 50_000);
+
+fn durable(queue: usize) -> Config {
+    Config {
+        queue,
+        intake: Intake::Durable,
+        ..Config::default()
+    }
+}
+
+/// Rows in the inbox table of the file at `db`.
+fn inbox_rows(db: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM inbox", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn uploads_arriving_together_share_a_commit() {
+    let db = TempDir::new("group-commit");
+    let state = clinic_on_file(durable(1024), &db.db_path());
+    state.set_paused(true);
+    let before = state.stats().commits;
+
+    // 64 uploads at the same moment, as 64 patients' phones would send them.
+    let uploads = (0..64).map(|i| {
+        let state = state.clone();
+        async move {
+            call(
+                &state,
+                post_json("/api/epros/upload", report(&format!("{i}"))),
+            )
+            .await
+        }
+    });
+    let answers = join_all(uploads).await;
+    assert!(answers.iter().all(|a| a.status == StatusCode::ACCEPTED));
+
+    let stats = state.stats();
+    let commits = stats.commits - before;
+    assert_eq!(stats.accepted, 64);
+    assert_eq!(inbox_rows(&db.db_path()), 64, "every 202 is on disk");
+    assert!(commits < 64, "{commits} commits for 64 uploads: {stats:?}");
+    // Each commit synced the WAL: at least one fsync per commit.
+    assert!(stats.fsyncs >= stats.commits, "{stats:?}");
+    assert!(stats.reports_per_commit > 1.0, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_full_inbox_answers_503_queue_full_and_writes_nothing() {
+    let db = TempDir::new("inbox-full");
+    let state = clinic_on_file(durable(2), &db.db_path());
+    state.set_paused(true);
+    for _ in 0..2 {
+        let answer = call(&state, post_json("/api/epros/upload", report("ok"))).await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    }
+    let answer = call(&state, post_json("/api/epros/upload", report("ok"))).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.json["code"], "queue_full");
+    assert!(
+        answer.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 places")
+    );
+    let stats = state.stats();
+    assert_eq!((stats.accepted, stats.rejected, stats.inbox), (2, 1, 2));
+    assert_eq!(inbox_rows(&db.db_path()), 2);
+
+    // Stored: out of the inbox, in the same transaction, and room again.
+    state.set_paused(false);
+    wait_for_stats(&state, Duration::from_secs(5), "both stored", |s| {
+        s.stored == 2 && s.inbox == 0
+    })
+    .await;
+    assert_eq!(inbox_rows(&db.db_path()), 0);
+    let answer = call(&state, post_json("/api/epros/upload", report("ok"))).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn what_the_inbox_holds_is_queued_first_after_a_restart() {
+    let db = TempDir::new("recover");
+    // The first run: three reports accepted, then an outage, then (as far as
+    // the file can tell) a crash: nothing of it stores them.
+    let first = clinic_on_file(durable(16), &db.db_path());
+    first.set_paused(true);
+    let mut ids = Vec::new();
+    for text in ["one", "two", "chest pain, three"] {
+        let answer = call(&first, post_json("/api/epros/upload", report(text))).await;
+        ids.push(answer.json["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(inbox_rows(&db.db_path()), 3);
+
+    // The next start, on the same file.
+    let db_again = Db::open(&db.db_path().to_string_lossy()).unwrap();
+    let second = Clinic::start(durable(16), db_again);
+    let stats = second.stats();
+    assert_eq!(stats.recovered, 3);
+    // Their status URLs answer at once...
+    for id in &ids {
+        let answer = call(&second, get(&format!("/api/epros/{id}"))).await;
+        assert_eq!(answer.status, StatusCode::OK, "{id}: {}", answer.text);
+    }
+    // ...and they are stored, exactly once, out of the inbox.
+    wait_for_stats(
+        &second,
+        Duration::from_secs(5),
+        "the recovered stored",
+        |s| s.stored == 3 && s.inbox == 0,
+    )
+    .await;
+    for id in &ids {
+        let answer = call(&second, get(&format!("/api/epros/{id}"))).await;
+        let status = answer.json["status"].as_str().unwrap();
+        assert!(["stored", "flagged"].contains(&status), "{id}: {status}");
+    }
+    assert_eq!(inbox_rows(&db.db_path()), 0);
+    let conn = rusqlite::Connection::open(db.db_path()).unwrap();
+    let audited: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE event = 'received'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 3);
+}
+
+#[tokio::test]
+async fn a_report_in_the_inbox_is_queued_not_unknown() {
+    let db = TempDir::new("lookup");
+    let state = clinic_on_file(durable(16), &db.db_path());
+    state.set_paused(true);
+    let answer = call(&state, post_json("/api/epros/upload", report("ok"))).await;
+    let id = answer.json["id"].as_str().unwrap().to_owned();
+    // Another process on the same file (a second start, an admin tool) has
+    // it only in the inbox: the database itself answers `queued`.
+    let db_again = Db::open(&db.db_path().to_string_lossy()).unwrap();
+    let status = db_again.lookup(id.parse().unwrap()).await.unwrap();
+    assert_eq!(status.map(|s| s.as_str()), Some("queued"));
+}
+
+#[tokio::test]
+async fn the_crash_control_is_guarded_like_shutdown() {
+    // Every refusal below happens in the guard, before the handler: were one
+    // of them let through, this test process would abort, and fail.
+    let state = common::clinic(Config {
+        intake: Intake::Memory,
+        ..Config::default()
+    });
+    state.set_listening_on("127.0.0.1:3000".parse().unwrap());
+    let crash = |host: &str| {
+        Request::post("/controls/crash")
+            .header(HOST, host)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let refused = call_from(ELSEWHERE, &state, crash("127.0.0.1:3000")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json["code"], "controls_local_only");
+
+    let refused = call(&state, crash("evil.example:3000")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json["code"], "controls_host_not_local");
+
+    let mut cross_site = crash("127.0.0.1:3000");
+    cross_site
+        .headers_mut()
+        .insert(ORIGIN, "https://evil.example".parse().unwrap());
+    let refused = call(&state, cross_site).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json["code"], "cross_site_request");
+
+    let guarded = common::clinic(Config {
+        intake: Intake::Memory,
+        ..Config::default()
+    });
+    guarded.set_control_token("trainer-2024".to_owned());
+    let refused = call(&guarded, crash("localhost")).await;
+    assert_eq!(refused.json["code"], "control_token_required");
+
+    // Still here, still serving.
+    assert_eq!(call(&state, get("/stats")).await.status, StatusCode::OK);
+    let page = call(&state, get("/")).await.text;
+    assert!(page.contains(r#"action="/controls/crash""#), "{page}");
+    assert!(page.contains(r#"id="crash""#));
+}
+
+#[tokio::test]
+async fn stats_and_metrics_show_the_intake() {
+    let db = TempDir::new("metrics");
+    let state = clinic_on_file(durable(8), &db.db_path());
+    state.set_paused(true);
+    call(&state, post_json("/api/epros/upload", report("ok"))).await;
+    let stats = call(&state, get("/stats")).await.json;
+    assert_eq!(stats["intake"], "durable");
+    assert_eq!(stats["inbox"], 1);
+    assert_eq!(stats["inboxCapacity"], 8);
+    assert_eq!(stats["recovered"], 0);
+    for key in ["commits", "fsyncs", "reportsPerCommit"] {
+        assert!(stats[key].as_f64().unwrap() > 0.0, "{key}: {stats}");
+    }
+    let metrics = call(&state, get("/metrics")).await;
+    for line in [
+        r#"clinic_intake_info{intake="durable"} 1"#,
+        "clinic_inbox_depth 1",
+        "clinic_inbox_capacity 8",
+        "clinic_reports_recovered_total 0",
+    ] {
+        assert!(
+            metrics.text.lines().any(|l| l == line),
+            "{line:?} in:\n{}",
+            metrics.text
+        );
+    }
+    for name in [
+        "db_commits_total",
+        "db_fsyncs_total",
+        "db_reports_per_commit",
+    ] {
+        assert!(metrics.text.contains(&format!("clinic_{name} ")), "{name}");
+    }
+}
