@@ -2,7 +2,7 @@
 //!
 //! - [`harness`]: runs an exercise's scenarios in its own process on the
 //!   paused clock, and prints the verdict.
-//! - `ex01` … `ex08`: one module per exercise: the story's pieces the
+//! - `ex01`, `ex02`, …: one module per exercise: the story's pieces the
 //!   exercise works with (instrumented, so the check can see what happened)
 //!   and the `check` its `main` calls.
 //! - [`checker`]: `cargo run -p exercises`: builds each exercise, runs it in a
@@ -40,3 +40,6 @@ pub mod ex05;
 pub mod ex06;
 pub mod ex07;
 pub mod ex08;
+pub mod ex09;
+pub mod ex10;
+pub mod ex11;
