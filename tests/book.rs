@@ -22,6 +22,13 @@ const BOOK_SRC: &str = "book/src";
 /// exercises with their hints and solutions.
 const INCLUDABLE_ROOTS: [&str; 3] = ["lessons", "playground", "exercises"];
 
+/// Lesson code sits beside its Go twin in two columns on a wide screen; a line
+/// wider than this makes the reader scroll sideways to finish it. (Transcripts
+/// are shown full width, and are exempt.)
+const MAX_COLUMNS: usize = 85;
+/// Where the lessons' code lives, relative to the workspace root.
+const LESSON_CODE: &str = "lessons/src";
+
 // ---------------------------------------------------------------------------
 // The tests
 
@@ -255,6 +262,46 @@ fn every_image_exists_inside_book_src_and_every_image_is_shown() {
             problems.push(format!("book/src/{image} is not shown on any page"));
         }
     }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn included_lesson_code_fits_beside_its_go_twin() {
+    let code = workspace_root()
+        .canonicalize()
+        .expect("the workspace root exists")
+        .join(LESSON_CODE);
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for page in pages() {
+        for directive in directives(&read_page(&page)) {
+            // A directive that does not resolve is reported by the test above.
+            let Ok(path) = resolve_path(&page, &directive) else {
+                continue;
+            };
+            let Ok(text) = resolve(&page, &directive) else {
+                continue;
+            };
+            if !path.starts_with(&code) {
+                continue;
+            }
+            checked += 1;
+            let file = std::fs::read_to_string(&path).unwrap_or_default();
+            for line in text.lines() {
+                let width = line.chars().count();
+                let number = file.lines().position(|l| l == line).map_or(0, |i| i + 1);
+                let problem = format!(
+                    "{}:{number}: {width} columns, over {MAX_COLUMNS}: {}",
+                    relative(&path),
+                    line.trim()
+                );
+                if width > MAX_COLUMNS && !problems.contains(&problem) {
+                    problems.push(problem);
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "the book includes no lesson code at all");
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 

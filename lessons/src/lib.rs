@@ -71,7 +71,9 @@ thread_local! {
 
 /// Reads the flags after the program name. Anything but `--fast` or `--help`
 /// is an error naming the flag.
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+pub fn parse_args<I: IntoIterator<Item = String>>(
+    args: I,
+) -> Result<Command, String> {
     let mut clock = Clock::Real;
     for arg in args {
         match arg.as_str() {
@@ -126,9 +128,7 @@ where
 
 /// Builds the lesson runtime: one thread, timers on, the chosen clock.
 pub fn runtime(clock: Clock) -> Runtime {
-    builder(clock)
-        .build()
-        .expect("a current-thread runtime always builds")
+    builder(clock).build().expect("a current-thread runtime always builds")
 }
 
 fn builder(clock: Clock) -> Builder {
@@ -154,9 +154,7 @@ pub fn block_on<T>(clock: Clock, future: impl Future<Output = T>) -> T {
         let for_pool = Arc::clone(&keeper);
         builder.on_thread_start(move || KEEPER.set(Some(Arc::clone(&for_pool))));
     }
-    let runtime = builder
-        .build()
-        .expect("a current-thread runtime always builds");
+    let runtime = builder.build().expect("a current-thread runtime always builds");
     runtime.block_on(async {
         START.set(Some(Instant::now()));
         CLOCK.set(Some(clock));
@@ -272,7 +270,8 @@ impl ClockKeeper {
                     self.changed.notified().await;
                 }
                 Some(back_at) => {
-                    let step = (back_at - Instant::now()).min(Duration::from_millis(1));
+                    let step =
+                        (back_at - Instant::now()).min(Duration::from_millis(1));
                     tokio::time::advance(step).await;
                     tokio::task::yield_now().await;
                 }
@@ -311,6 +310,18 @@ pub fn alive_tasks() -> usize {
     Handle::current().metrics().num_alive_tasks()
 }
 
+/// A wait the lesson measured, in seconds, to the nearest half second.
+///
+/// Every wait the lessons print is a whole or half number of seconds by
+/// design. On the real clock a timer fires a little late, never early, and on
+/// a busy machine it can be a tenth or two late: rounding to the half second
+/// keeps a timer up to 0.25 s late from changing what the line says. The
+/// line's stamp keeps the finer reading. (Give a lesson waits of other lengths
+/// and this rounds them too: print `waited.as_secs_f64()` to see the tenths.)
+pub fn half_seconds(waited: Duration) -> f64 {
+    (waited.as_secs_f64() * 2.0).round() / 2.0
+}
+
 /// Shorthand for a duration in milliseconds, so timelines read as numbers.
 pub const fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -336,15 +347,22 @@ mod tests {
     #[test]
     fn flags_choose_the_clock() {
         assert_eq!(parse_args(args(&[])), Ok(Command::Run(Clock::Real)));
-        assert_eq!(
-            parse_args(args(&["--fast"])),
-            Ok(Command::Run(Clock::Paused))
-        );
+        assert_eq!(parse_args(args(&["--fast"])), Ok(Command::Run(Clock::Paused)));
         assert_eq!(parse_args(args(&["--help"])), Ok(Command::Help));
         assert_eq!(
             parse_args(args(&["--fats"])),
             Err("unknown flag `--fats`".to_owned())
         );
+    }
+
+    #[test]
+    fn measured_waits_round_to_the_half_second() {
+        assert_eq!(half_seconds(ms(1_500)), 1.5);
+        // A timer 0.2 s late on a busy machine still reads as planned...
+        assert_eq!(half_seconds(ms(1_700)), 1.5);
+        assert_eq!(half_seconds(ms(220)), 0.0);
+        // ...but a wait of another length is not hidden.
+        assert_eq!(half_seconds(ms(1_800)), 2.0);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 
 use std::process::ExitCode;
 
-use lessons::{ms, say};
+use lessons::{half_seconds, ms, say};
 use tokio::time::{Instant, sleep};
 
 fn main() -> ExitCode {
@@ -39,7 +39,7 @@ async fn lesson() {
             let Ok(sample) = lab_end.recv_async().await else {
                 return;
             };
-            let waited = waiting_since.elapsed().as_secs_f64();
+            let waited = half_seconds(waiting_since.elapsed());
             say!("lab: took {sample} (waited {waited:.1} s for it)");
             // Analysing takes a second; only then does the lab look again.
             sleep(ms(1_000)).await;
@@ -51,7 +51,7 @@ async fn lesson() {
         let holding_since = Instant::now();
         // Completes only when the lab's `recv_async` has taken the sample.
         tube.send_async(sample).await.expect("the lab is open");
-        let held = holding_since.elapsed().as_secs_f64();
+        let held = half_seconds(holding_since.elapsed());
         say!("nurse: handed over {sample} (held it {held:.1} s)");
         // Labelling the next tube takes the nurse 1.5 s.
         sleep(ms(1_500)).await;
@@ -69,7 +69,8 @@ async fn lesson() {
 fn tokio_capacity_zero_panics() -> bool {
     let quiet = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let panicked = std::panic::catch_unwind(|| tokio::sync::mpsc::channel::<u8>(0)).is_err();
+    let panicked =
+        std::panic::catch_unwind(|| tokio::sync::mpsc::channel::<u8>(0)).is_err();
     std::panic::set_hook(quiet);
     panicked
 }

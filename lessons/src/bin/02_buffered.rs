@@ -18,7 +18,7 @@
 
 use std::process::ExitCode;
 
-use lessons::{ms, say};
+use lessons::{half_seconds, ms, say};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep};
 
@@ -57,7 +57,7 @@ async fn lesson() {
         }
         let since = Instant::now();
         desk.send(report.clone()).await.expect("the lab is open");
-        let waited = since.elapsed().as_secs_f64();
+        let waited = half_seconds(since.elapsed());
         let fill = desk.max_capacity() - desk.capacity();
         let gauge = gauge(fill, desk.max_capacity());
         say!("desk: put  {report} in (waited {waited:.1} s) {gauge}");

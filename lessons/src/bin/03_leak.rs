@@ -42,7 +42,8 @@ struct Counts {
 
 async fn lesson() {
     let c = scenario().await;
-    let (before, after, closing) = (c.before_opening, &c.after_requests, c.at_closing);
+    let (before, after, closing) =
+        (c.before_opening, &c.after_requests, c.at_closing);
     say!(
         "verdict: alive tasks {before} before opening, {after:?} after requests, {closing} after closing: a leak, the audit writer"
     );
@@ -57,10 +58,7 @@ async fn scenario() -> Counts {
     // A spare handle "for the nightly report", which nobody ever writes.
     let nightly_report = audit.clone();
     // ANCHOR_END: forgotten_sender
-    say!(
-        "clinic: open, alive tasks {}: the audit writer",
-        alive_tasks()
-    );
+    say!("clinic: open, alive tasks {}: the audit writer", alive_tasks());
 
     let mut after_requests = Vec::new();
     for patient in ["P-001", "P-002"] {
@@ -70,7 +68,8 @@ async fn scenario() -> Counts {
         let orphans = alive - 1;
         let queries = if orphans == 1 { "query" } else { "queries" };
         say!(
-            "clinic: after {patient}'s request, alive tasks {alive}: audit writer + {orphans} orphaned {queries}"
+            "clinic: after {patient}'s request, alive tasks {alive}: \
+             audit writer + {orphans} orphaned {queries}"
         );
     }
 
@@ -81,15 +80,14 @@ async fn scenario() -> Counts {
     // handle is still a Sender, so the writer's `recv` keeps waiting.
     drop(audit);
     let open = nightly_report.strong_count();
-    say!("clinic: closing, dropped its audit Sender; Senders still open: {open} (the spare)");
+    say!(
+        "clinic: closing, dropped its audit Sender; \
+         Senders still open: {open} (the spare)"
+    );
     // ANCHOR_END: closing
     // The writer's "goes home" line never prints: compare lesson 04.
     let at_closing = alive_tasks();
-    Counts {
-        before_opening,
-        after_requests,
-        at_closing,
-    }
+    Counts { before_opening, after_requests, at_closing }
 }
 // ANCHOR_END: lesson
 
@@ -106,7 +104,7 @@ async fn leaky_handler(patient: &'static str, audit: &Sender<String>) {
     let outcome = tokio::select! {
         biased;
         Some(history) = result.recv() => format!("answered with {history}"),
-        _ = sleep(ms(2_000)) => "gave up after 2 s, told the patient to retry".to_owned(),
+        _ = sleep(ms(2_000)) => GAVE_UP.to_owned(),
     };
     say!("handler {patient}: {outcome}");
     let entry = format!("{patient} {outcome}");
@@ -115,6 +113,8 @@ async fn leaky_handler(patient: &'static str, audit: &Sender<String>) {
 }
 // ANCHOR_END: leaky_handler
 
+const GAVE_UP: &str = "gave up after 2 s, told the patient to retry";
+
 // ANCHOR: slow_query
 async fn slow_query(patient: &'static str, reply: Sender<String>) {
     sleep(ms(5_000)).await;
@@ -122,7 +122,10 @@ async fn slow_query(patient: &'static str, reply: Sender<String>) {
     // Go would block here forever. tokio sees the receiver is gone and hands
     // the value back inside the error; the task then ends, 3 s too late.
     if let Err(SendError(unread)) = reply.send(history).await {
-        say!("lab: {patient}'s query done after 5 s, for nobody: send gave back Err(\"{unread}\")");
+        say!(
+            "lab: {patient}'s query done after 5 s, for nobody: \
+             send gave back Err(\"{unread}\")"
+        );
     }
 }
 // ANCHOR_END: slow_query

@@ -24,7 +24,7 @@
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, ms, say};
+use lessons::{alive_tasks, half_seconds, ms, say};
 use tokio::sync::mpsc::{self, Receiver, Sender};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,8 @@ struct Counts {
 
 async fn lesson() {
     let c = scenario().await;
-    let (before, after, closing) = (c.before_opening, &c.after_requests, c.at_closing);
+    let (before, after, closing) =
+        (c.before_opening, &c.after_requests, c.at_closing);
     say!(
         "verdict: alive tasks {before} before opening, {after:?} after requests, {closing} after closing: no leak"
     );
@@ -75,11 +76,7 @@ async fn scenario() -> Counts {
     writer.await.expect("the audit writer does not panic");
     // ANCHOR_END: closing
     let at_closing = alive_tasks();
-    Counts {
-        before_opening,
-        after_requests,
-        at_closing,
-    }
+    Counts { before_opening, after_requests, at_closing }
 }
 // ANCHOR_END: lesson
 
@@ -108,7 +105,10 @@ async fn with_timeout(patient: &'static str) -> String {
 // ANCHOR: fix_token
 /// Fix 2: the query is its own task, so the deadline must be sent to it.
 async fn with_token(patient: &'static str) -> String {
-    say!("handler {patient}: asked the lab, a CancellationToken stops the query at 2 s");
+    say!(
+        "handler {patient}: asked the lab, \
+         a CancellationToken stops the query at 2 s"
+    );
     let token = CancellationToken::new();
     let (reply, mut result) = mpsc::channel(1);
     let query = tokio::spawn(cancellable_query(patient, token.clone(), reply));
@@ -119,7 +119,11 @@ async fn with_token(patient: &'static str) -> String {
     outcome
 }
 
-async fn cancellable_query(patient: &'static str, token: CancellationToken, reply: Sender<String>) {
+async fn cancellable_query(
+    patient: &'static str,
+    token: CancellationToken,
+    reply: Sender<String>,
+) {
     tokio::select! {
         // `biased`: a cancelled token wins over anything else that is ready.
         biased;
@@ -135,7 +139,10 @@ async fn cancellable_query(patient: &'static str, token: CancellationToken, repl
 /// it after the work, the way its `select { case <-ctx.Done(): ... default: }`
 /// runs after `time.Sleep(5 * time.Second)`.
 async fn articles_fix(patient: &'static str) -> String {
-    say!("handler {patient}: asked the lab the article's way, ctx checked after the work");
+    say!(
+        "handler {patient}: asked the lab the article's way, \
+         ctx checked after the work"
+    );
     let ctx = CancellationToken::new();
     // Go's `defer cancel()`: the guard cancels `ctx` when the handler returns.
     // Named `_cancel`, not `_`, so it lives until then.
@@ -144,7 +151,10 @@ async fn articles_fix(patient: &'static str) -> String {
     tokio::spawn(async move {
         let history = slow_query(patient).await;
         if ctx.is_cancelled() {
-            say!("lab: {patient}'s query sees ctx.Done() only now, 3 s after its handler gave up");
+            say!(
+                "lab: {patient}'s query sees ctx.Done() only now, \
+                 3 s after its handler gave up"
+            );
             return;
         }
         let _ = reply.send(history).await;
@@ -178,7 +188,7 @@ struct Work(&'static str, Instant);
 
 impl Drop for Work {
     fn drop(&mut self) {
-        let (patient, ran) = (self.0, self.1.elapsed().as_secs_f64());
+        let (patient, ran) = (self.0, half_seconds(self.1.elapsed()));
         say!("lab: {patient}'s query stopped after {ran:.1} s of work");
     }
 }

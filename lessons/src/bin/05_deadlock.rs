@@ -9,8 +9,10 @@
 //! blocked, its runtime stops the program with "fatal error: all goroutines are
 //! asleep - deadlock!" (in a server, where a listener goroutine is still alive,
 //! Go hangs as well). tokio never does: a waiting task is normal, so the
-//! runtime waits with it. The only way to find out is from outside, with a
-//! timer: this lesson's watchdog. Then two fixes run under the same watchdog.
+//! runtime waits with it, and raises no alarm. This lesson finds out with a
+//! timer, its watchdog. (tokio's unstable task dumps show where each task
+//! waits, when asked; the chapter says what they cost.) Then two fixes run
+//! under the same watchdog.
 //!
 //! Previous: 04_cancel, where a deadline reached the query. Next: 06_shutdown,
 //! stopping many workers without losing the reports they hold.
@@ -20,7 +22,7 @@
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, ms, say};
+use lessons::{alive_tasks, half_seconds, ms, say};
 use tokio::time::{Duration, Instant, sleep, timeout};
 
 /// How long the watchdog lets a hand-off take before calling it stuck.
@@ -38,9 +40,18 @@ async fn lesson() {
     // `&mut nurse` lets the watchdog give up on the task without losing it.
     if timeout(PATIENCE, &mut nurse).await.is_err() {
         let (waited, alive) = (PATIENCE.as_secs_f64(), alive_tasks());
-        say!("watchdog: the nurse is still not done after {waited:.1} s; tasks alive: {alive}");
-        say!("watchdog: diagnosis: her send waits for a receiver, the receiver is her next line");
-        say!("watchdog: Go stops a program whose goroutines all sleep; tokio waits with her");
+        say!(
+            "watchdog: the nurse is still not done after {waited:.1} s; \
+             tasks alive: {alive}"
+        );
+        say!(
+            "watchdog: diagnosis: her send waits for a receiver, \
+             the receiver is her next line"
+        );
+        say!(
+            "watchdog: Go stops a program whose goroutines all sleep; \
+             tokio waits with her"
+        );
         // Nothing will ever wake her: abort, or the task leaks (lesson 03).
         nurse.abort();
         let _ = nurse.await;
@@ -66,9 +77,7 @@ async fn hand_to_myself() {
     say!("nurse: putting P-001's report in the tube, I'll take it out myself");
     // A rendezvous send finishes only when a receiver takes the report. The
     // only receiver is `tube_end` below, which this task never reaches.
-    tube.send_async("P-001's report")
-        .await
-        .expect("tube_end is alive");
+    tube.send_async("P-001's report").await.expect("tube_end is alive");
     say!("nurse: this line is never printed");
     let _report = tube_end.recv_async().await;
 }
@@ -87,10 +96,8 @@ async fn receive_in_another_task() {
     });
     say!("nurse: holding P-001's report out to the tube");
     let since = Instant::now();
-    tube.send_async("P-001's report")
-        .await
-        .expect("the lab is open");
-    let held = since.elapsed().as_secs_f64();
+    tube.send_async("P-001's report").await.expect("the lab is open");
+    let held = half_seconds(since.elapsed());
     say!("nurse: handed it over (held it {held:.1} s)");
     lab.await.expect("the lab task does not panic");
 }
@@ -101,9 +108,7 @@ async fn receive_in_another_task() {
 /// Go: `ch := make(chan int, 1)`.
 async fn buffer_of_one() {
     let (tube, tube_end) = flume::bounded::<&str>(1);
-    tube.send_async("P-001's report")
-        .await
-        .expect("tube_end is alive");
+    tube.send_async("P-001's report").await.expect("tube_end is alive");
     say!("nurse: P-001's report is in the tube's one slot; my send is done");
     let report = tube_end.recv_async().await.expect("the slot holds it");
     say!("nurse: took {report} back out myself");

@@ -1,9 +1,10 @@
 //! Lesson 06: shutting down without losing accepted reports.
 //!
-//! Patients submit a report every 0.1 s; the intake answers "received" at once
-//! and queues it; two workers store each one in 0.3 s, so a backlog builds.
-//! Mid-way, the shutdown signal arrives. Every report the intake accepted was
-//! promised to a patient, so the only honest count is: accepted minus stored.
+//! Fifteen patients submit a report 0.1 s apart; the intake answers
+//! "received" at once and queues it; two workers store each one in 0.5 s, so
+//! a backlog builds. At 2.4 s, with the backlog half done, the shutdown signal
+//! arrives. Every report the intake accepted was promised to a patient, so the
+//! only honest count is: accepted minus stored.
 //!
 //! The first article's shutdown hook closes the channel and returns; nothing
 //! waits for the workers, and the process exits with reports still queued or
@@ -30,11 +31,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 const WORKERS: usize = 2;
-/// A patient submits every 0.1 s; storing one report takes a worker 0.3 s.
+/// A patient submits every 0.1 s; storing one report takes a worker 0.5 s.
+const PATIENTS: u32 = 15;
 const EVERY: Duration = ms(100);
-const STORE: Duration = ms(300);
-/// When the signal arrives, and how long we may then take to finish.
-const SIGNAL_AT: Duration = ms(1_500);
+const STORE: Duration = ms(500);
+/// When the signal arrives (0.2 s from any store's end, so that a late timer
+/// cannot reorder them), and how long we may then take to finish.
+const SIGNAL_AT: Duration = ms(2_400);
 const DEADLINE: Duration = ms(5_000);
 
 fn main() -> ExitCode {
@@ -81,7 +84,10 @@ async fn drain_and_wait() -> Arc<Ledger> {
     tracker.close();
     let [accepted, taken, stored] = ledger.counts();
     let (writing, queued) = (taken - stored, accepted - taken);
-    say!("shutdown: stopped accepting; {writing} reports being written, {queued} queued");
+    say!(
+        "shutdown: stopped accepting; \
+         {writing} reports being written, {queued} queued"
+    );
     // 3. Wait for the backlog, but not forever: the host kills us at some point.
     match timeout(DEADLINE, tracker.wait()).await {
         Ok(()) => say!("shutdown: every task has finished; exiting"),
@@ -94,7 +100,9 @@ async fn drain_and_wait() -> Arc<Ledger> {
 // ANCHOR: service
 /// Opens the service: an intake and two workers around one queue. `spawn`
 /// starts each task; who holds them decides what a shutdown can wait for.
-fn open(mut spawn: impl FnMut(BoxFuture<'static, ()>)) -> (CancellationToken, Arc<Ledger>) {
+fn open(
+    mut spawn: impl FnMut(BoxFuture<'static, ()>),
+) -> (CancellationToken, Arc<Ledger>) {
     let (stop, ledger) = (CancellationToken::new(), Arc::<Ledger>::default());
     // Room for 64: at this rate a send never waits (a full queue is lesson 07).
     // flume's Receiver can be cloned: two workers share one queue, as two
@@ -107,30 +115,42 @@ fn open(mut spawn: impl FnMut(BoxFuture<'static, ()>)) -> (CancellationToken, Ar
     (stop, ledger)
 }
 
-/// Accepts report n at `(n + 0.5) × 0.1 s` until told to stop. Absolute
-/// times keep the real clock's small lateness from adding up.
-async fn intake(queue: flume::Sender<u32>, stop: CancellationToken, ledger: Arc<Ledger>) {
+/// Accepts patient n's report at n × 0.1 s, then stays open until told to
+/// stop. Each report carries the instant it was due: planned times keep the
+/// real clock's small lateness from adding up.
+async fn intake(
+    queue: flume::Sender<Instant>,
+    stop: CancellationToken,
+    ledger: Arc<Ledger>,
+) {
     let opened = Instant::now();
-    for n in 0.. {
+    for n in 1..=PATIENTS {
+        let due = opened + EVERY * n;
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            () = sleep_until(opened + EVERY / 2 + EVERY * n) => {}
+            () = sleep_until(due) => {}
         }
-        queue.send_async(n).await.expect("the workers are up");
+        queue.send_async(due).await.expect("the workers are up");
         // The patient's app now shows "received": a promise.
         ledger.accepted.fetch_add(1, Relaxed);
     }
+    stop.cancelled().await;
     // `queue`, the only Sender, is dropped here: that is what closes the queue.
 }
 
 /// Go's `for r := range ch`: loops until the queue is closed *and* empty.
-async fn worker(id: usize, inbox: flume::Receiver<u32>, ledger: Arc<Ledger>) {
-    let mut stored = 0;
-    while let Ok(_report) = inbox.recv_async().await {
+async fn worker(id: usize, inbox: flume::Receiver<Instant>, ledger: Arc<Ledger>) {
+    let (mut stored, mut free_at) = (0, Instant::now());
+    while let Ok(arrived) = inbox.recv_async().await {
         ledger.taken.fetch_add(1, Relaxed);
-        // Validate, write to the database, append to the audit log.
-        sleep(STORE).await;
+        // Validate, write to the database, append to the audit log: 0.5 s
+        // from when the report arrived or this worker was free, if later.
+        free_at = free_at.max(arrived) + STORE;
+        sleep_until(free_at).await;
+        // The other worker, if due at the same moment, goes first: a worker
+        // that woke late on a busy machine must not take its next report too.
+        tokio::task::yield_now().await;
         ledger.stored.fetch_add(1, Relaxed);
         stored += 1;
     }
@@ -156,7 +176,8 @@ impl Ledger {
     }
     fn print(&self) {
         let [accepted, taken, stored] = self.counts();
-        let (lost, writing, queued) = (self.lost(), taken - stored, accepted - taken);
+        let (lost, writing, queued) =
+            (self.lost(), taken - stored, accepted - taken);
         say!("count: accepted {accepted}, stored {stored}, lost {lost}");
         if lost > 0 {
             say!("count: the lost: {writing} half-written, {queued} still queued");

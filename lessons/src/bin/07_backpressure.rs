@@ -24,7 +24,7 @@
 use std::process::ExitCode;
 
 use flume::TrySendError;
-use lessons::{ms, say};
+use lessons::{half_seconds, ms, say};
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
 /// The burst: every patient of a study submits in the same instant.
@@ -56,7 +56,10 @@ async fn lesson() {
     }
     // Same workers, same burst: a bigger queue only trades refusals for waiting.
     let (capacity, rejected, wait) = last;
-    say!("{capacity} slots: {rejected} refused, yet a report waited {wait:.1} s unopened");
+    say!(
+        "{capacity} slots: {rejected} refused, \
+         yet a report waited {wait:.1} s unopened"
+    );
 }
 // ANCHOR_END: lesson
 
@@ -68,7 +71,10 @@ async fn try_send_or_wait() {
         match queue.try_send(report) {
             Ok(()) => say!("intake: {report} queued -> 202 Accepted"),
             Err(TrySendError::Full(report)) => {
-                say!("intake: queue full, {report} handed back at once -> 503, retry later");
+                say!(
+                    "intake: queue full, {report} handed back at once \
+                     -> 503, retry later"
+                );
             }
             Err(TrySendError::Disconnected(_)) => unreachable!("`inbox` is alive"),
         }
@@ -84,11 +90,8 @@ async fn try_send_or_wait() {
     // The other way: wait for room, with the patient's request still open.
     say!("intake: send().await with P-003 instead: waiting for a slot");
     let since = Instant::now();
-    queue
-        .send_async("P-003")
-        .await
-        .expect("the worker holds the inbox");
-    let held = since.elapsed().as_secs_f64();
+    queue.send_async("P-003").await.expect("the worker holds the inbox");
+    let held = half_seconds(since.elapsed());
     say!("intake: P-003 queued; the patient's request was open {held:.1} s");
     worker.await.expect("the worker does not panic");
 }
@@ -106,9 +109,8 @@ async fn burst(capacity: usize, at: Instant) -> (usize, Duration, Instant) {
     let accepted = (0..BURST).filter(|_| queue.try_send(at).is_ok()).count();
     drop(queue);
 
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| tokio::spawn(worker(inbox.clone(), at)))
-        .collect();
+    let workers: Vec<_> =
+        (0..WORKERS).map(|_| tokio::spawn(worker(inbox.clone(), at))).collect();
     let (mut longest, mut done) = (Duration::ZERO, at);
     for worker in workers {
         let (waited, free_at) = worker.await.expect("workers do not panic");
@@ -120,15 +122,24 @@ async fn burst(capacity: usize, at: Instant) -> (usize, Duration, Instant) {
 /// Stores reports until the queue is closed and empty. Returns the longest
 /// time a report sat in the queue before this worker took it, and when the
 /// worker was due to be free again.
-async fn worker(inbox: flume::Receiver<Instant>, mut free_at: Instant) -> (Duration, Instant) {
+async fn worker(
+    inbox: flume::Receiver<Instant>,
+    mut free_at: Instant,
+) -> (Duration, Instant) {
     let mut longest = Duration::ZERO;
     while let Ok(arrived) = inbox.recv_async().await {
-        longest = longest.max(arrived.elapsed());
+        // Queued until this worker was due to be free. Counted from the plan,
+        // not from when its timer woke, which a busy machine makes a little
+        // later: the figure stays the same on any clock.
+        longest = longest.max(free_at.saturating_duration_since(arrived));
         // Each store ends 0.1 s after the previous one was due to end. On the
         // real clock every timer fires a little late; counting from the plan,
         // not from when we woke, keeps those delays from adding up.
         free_at += STORE;
         sleep_until(free_at).await;
+        // Let the other workers due at the same moment take theirs first: on
+        // a busy machine this one may wake late, and must not take two.
+        tokio::task::yield_now().await;
     }
     (longest, free_at)
 }

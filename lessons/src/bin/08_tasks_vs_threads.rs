@@ -1,18 +1,20 @@
-//! Lesson 08: a task per request, and what a waiting task costs.
+//! Lesson 08: a task per request, and what a waiting request costs.
 //!
-//! The second article's bank: PHP-FPM serves requests like a bank with a fixed
-//! number of counters. Each clerk (a worker process of tens of MB) takes one
-//! customer and stays at the counter while the database works; everyone else
-//! queues at the door. Go, like tokio, gives each request its own lightweight
-//! task: a task that waits on I/O gives the thread back and holds no counter.
+//! The second article's bank: PHP-FPM serves requests like a bank with a
+//! fixed number of counters. Each clerk is an operating-system worker that
+//! takes one customer and stays at the counter while the database works;
+//! everyone else queues at the door. Here the clerks are OS threads that block
+//! through each database call, as a PHP-FPM worker does. Go, like tokio, gives
+//! each request a task instead: a task that waits gives its thread back.
 //!
-//! The same 1000 requests, each waiting 0.05 s on the database, go first to a
-//! bank of 10 counters (1000 / 10 x 0.05 s = 5 s), then to one task each
-//! (all the waits overlap: 0.05 s). Then we park 100000 tasks at once and
-//! measure what each one costs in memory, next to Go's 2 KB goroutine stack.
-//! The measured figure depends on the machine, so its line says so.
+//! The same 1000 requests, each waiting 0.1 s on the database, go first to 20
+//! clerk threads (1000 / 20 x 0.1 s = 5 s), then to one task each (all the
+//! waits overlap: 0.1 s). Then 1000 threads and 50000 tasks park on one
+//! signal, and the resident memory each group adds is measured the same way.
+//! Measured figures depend on the machine, so their lines say so.
 //!
-//! Previous: 07_backpressure. This is the last lesson.
+//! Previous: 07_backpressure. Next: 09_blocking, what happens when a task
+//! blocks its thread the way these clerks do.
 //!
 //! Run: cargo run --bin 08_tasks_vs_threads      (add `-- --fast` to skip the waiting)
 //! Go:  go handle(r) for every request vs a fixed pool; runtime.NumGoroutine()
@@ -20,15 +22,17 @@
 use std::process::ExitCode;
 
 use lessons::{alive_tasks, ms, say};
+use tokio::runtime::Handle;
+use tokio::sync::broadcast;
 use tokio::time::{Duration, Instant, sleep_until};
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 const REQUESTS: u32 = 1000;
-const COUNTERS: u32 = 10;
+const CLERKS: u32 = 20;
 /// Each request's database call.
-const IO: Duration = ms(50);
-const PARKED: usize = 100_000;
+const IO: Duration = ms(100);
+const THREADS: usize = 1_000;
+const TASKS: usize = 50_000;
 
 fn main() -> ExitCode {
     lessons::run(lesson)
@@ -37,50 +41,52 @@ fn main() -> ExitCode {
 // ANCHOR: lesson
 async fn lesson() {
     let start = Instant::now();
-    say!("{REQUESTS} requests at once; each waits 0.05 s on the database");
-    let took = stopwatch(bank(COUNTERS).await);
-    let per_counter = REQUESTS / COUNTERS;
-    say!("bank, {COUNTERS} counters: all answered after {took}, {per_counter} in turn at each");
-    let took = stopwatch(task_per_request().await);
-    say!("one task per request: all answered after {took}, every wait at once");
-    park_and_measure(start + ms(6_000), start + ms(6_500)).await;
+    say!("{REQUESTS} requests at once; each waits 0.1 s on the database");
+    bank(CLERKS).await;
+    let each = REQUESTS / CLERKS;
+    say!("bank of {CLERKS} clerk threads: all answered, {each} in turn at each");
+    task_per_request().await;
+    say!("one task per request: all answered, every wait at once");
+    park_and_measure(start + ms(6_000), start + ms(7_000), start + ms(9_000)).await;
 }
 // ANCHOR_END: lesson
 
 // ANCHOR: bank
-/// A fixed pool: `counters` clerks, each serving one request at a time and
-/// holding the counter through the database wait.
-async fn bank(counters: u32) -> Duration {
+/// A fixed pool: `clerks` OS threads, each serving its line of requests one
+/// at a time and blocking through every database wait.
+async fn bank(clerks: u32) {
     let opened = Instant::now();
-    let (door, line) = flume::unbounded();
-    for request in 0..REQUESTS {
-        door.send(request).expect("the line is open");
-    }
-    drop(door);
-    let clerks = TaskTracker::new();
-    for _ in 0..counters {
-        let line = line.clone();
-        clerks.spawn(async move {
-            let mut done_at = opened;
-            while let Ok(_request) = line.recv_async().await {
-                // Back to back: each call ends 0.05 s after the previous one.
-                // Planning from `done_at`, not from when the timer woke us,
-                // keeps the real clock's small lateness from adding up.
-                done_at += IO;
-                sleep_until(done_at).await;
+    let database = Handle::current();
+    // Counts the clerks still at work, like the tracker of tasks below.
+    let at_work = TaskTracker::new();
+    for _counter in 0..clerks {
+        let (database, clerk) = (database.clone(), at_work.token());
+        std::thread::spawn(move || {
+            let mut answered_at = opened;
+            for _request in 0..REQUESTS / clerks {
+                // Back to back: each answer comes 0.1 s after the previous.
+                answered_at += IO;
+                blocking_query(&database, answered_at);
             }
+            drop(clerk);
         });
     }
-    clerks.close();
-    clerks.wait().await;
-    opened.elapsed()
+    at_work.close();
+    at_work.wait().await;
+}
+
+/// A blocking database driver: the calling thread sleeps in the kernel until
+/// the answer is in. The answer is a timer on the lesson's clock (so that
+/// `--fast` can skip it); `Handle::block_on` parks this OS thread until then.
+fn blocking_query(database: &Handle, answered_at: Instant) {
+    database.block_on(async { sleep_until(answered_at).await });
 }
 // ANCHOR_END: bank
 
 // ANCHOR: per_request
 /// Go's `go handle(r)`: every request gets its own task, so every database
-/// call starts at once, and the runtime's thread serves whoever is ready.
-async fn task_per_request() -> Duration {
+/// call starts at once, and the runtime's one thread serves whoever is ready.
+async fn task_per_request() {
     let arrived = Instant::now();
     let handlers = TaskTracker::new();
     for _request in 0..REQUESTS {
@@ -88,66 +94,90 @@ async fn task_per_request() -> Duration {
     }
     handlers.close();
     handlers.wait().await;
-    arrived.elapsed()
 }
 // ANCHOR_END: per_request
 
 // ANCHOR: parked
-/// Parks `PARKED` tasks on one signal until `until`, measures the memory they
-/// hold, then releases them all and counts again at `recount`.
-async fn park_and_measure(until: Instant, recount: Instant) {
-    say!("parking {PARKED} tasks, each waiting for the same signal");
+/// Parks `THREADS` threads, then `TASKS` tasks, on one signal, and measures
+/// the resident memory each group adds, the same way for both.
+async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) {
+    // Nobody ever sends on it: dropping `signal` closes it, waking everyone.
+    let (signal, _) = broadcast::channel::<()>(1);
+    let parked = TaskTracker::new();
+    say!("parking {THREADS} threads, each blocked on the same signal");
     let before = resident_kib();
-    // A token rather than a `Notify`: a task first polled after `cancel()`
-    // still sees it, so no task can miss the signal and park forever.
-    let (signal, parked) = (CancellationToken::new(), TaskTracker::new());
-    for _ in 0..PARKED {
-        let signal = signal.clone();
-        parked.spawn(async move { signal.cancelled().await });
+    park_threads(&signal, &parked).await;
+    // Waiting until a set time, not for a set span, absorbs the time the
+    // spawning took, so both clocks print the same stamps.
+    sleep_until(threads_at).await;
+    let middle = resident_kib();
+    say!("threads parked: {}", parked.len());
+    added("thread", THREADS, before, middle);
+
+    say!("parking {TASKS} tasks, each awaiting the same signal");
+    for _ in 0..TASKS {
+        let mut parked_on = signal.subscribe();
+        parked.spawn(async move { parked_on.recv().await });
     }
     // A parked task is not polled again until its signal: it costs no CPU.
-    // Waiting until a set time, not for a set span, also absorbs the time
-    // the spawning took, so both clocks print the same stamps.
-    sleep_until(until).await;
-    let alive = alive_tasks();
-    say!("tasks alive: {alive} (Go: runtime.NumGoroutine())");
-    match (before, resident_kib()) {
-        (Some(before), Some(after)) => {
-            let bytes = after.saturating_sub(before) * 1024;
-            let each = bytes / PARKED as u64;
-            let mb = bytes as f64 / 1e6;
-            say!(
-                "they added {mb:.0} MB of resident memory: about {each} bytes a task (varies by machine)"
-            );
-        }
-        _ => say!("memory: not measured on this system (varies by machine)"),
-    }
-    // A task is one allocation: tokio's header plus the future, sized by the
-    // compiler for what it holds across its `.await`. A goroutine gets a
-    // stack instead, which starts small and grows.
-    say!("Go: a goroutine starts with a 2 KB stack; PHP-FPM: a process of tens of MB");
+    sleep_until(tasks_at).await;
+    say!("tasks alive: {} (Go: runtime.NumGoroutine())", alive_tasks());
+    added("task", TASKS, middle, resident_kib());
+    say!("PHP-FPM: tens of MB a process (the article's figure, not measured)");
+
     say!("sending the signal");
-    signal.cancel();
+    drop(signal);
     parked.close();
     parked.wait().await;
-    // Waking 100000 tasks is CPU work, which only the real clock sees: as
-    // above, the line goes out at a set time so both clocks stamp it alike.
-    sleep_until(recount).await;
-    let alive = alive_tasks();
-    say!("every task saw it and finished; tasks alive: {alive}");
+    // Waking them all is CPU work, which only the real clock sees: the line
+    // goes out at a set time so that both clocks stamp it alike.
+    sleep_until(end).await;
+    say!("every thread and task saw it and ended; parked: {}", parked.len());
+}
+
+/// Starts `THREADS` threads that block on `signal`, each counted in `parked`
+/// until it ends, and returns once every one of them is running.
+async fn park_threads(signal: &broadcast::Sender<()>, parked: &TaskTracker) {
+    let (ready, readies) = flume::unbounded();
+    for _ in 0..THREADS {
+        let (mut parked_on, ready) = (signal.subscribe(), ready.clone());
+        let me = parked.token();
+        std::thread::spawn(move || {
+            ready.send(()).expect("the lesson counts us");
+            // A blocking receive: the thread sleeps in the kernel until then.
+            let _closed = parked_on.blocking_recv();
+            drop(me);
+        });
+    }
+    for _ in 0..THREADS {
+        readies.recv_async().await.expect("every thread starts");
+    }
+}
+
+/// Prints what one group of `count` parked waiters added to resident memory.
+fn added(what: &str, count: usize, before: Option<u64>, after: Option<u64>) {
+    match before.zip(after) {
+        Some((before, after)) => {
+            let kib = after.saturating_sub(before);
+            let (mb, each) = (kib as f64 / 1024.0, kib * 1024 / count as u64);
+            say!("+{mb:.1} MB resident: {each} bytes a {what} (varies by machine)");
+        }
+        None => say!("memory: not measured on this system (varies by machine)"),
+    }
 }
 // ANCHOR_END: parked
 
 /// The process's resident memory in KiB: from /proc on Linux, else from `ps`
 /// (macOS, the BSDs). Counting each allocation would be exact, but needs a
 /// `#[global_allocator]`, which is `unsafe` code, forbidden in this workspace.
-/// Resident memory is coarser: it also counts the allocator's bookkeeping.
+/// Resident memory is coarser: it also counts the allocator's bookkeeping,
+/// and for a thread only the stack pages it has touched; the kernel's own
+/// memory for a thread (its kernel stack) is not in it.
 fn resident_kib() -> Option<u64> {
     let text = match std::fs::read_to_string("/proc/self/status") {
-        Ok(status) => status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))?
-            .to_owned(),
+        Ok(status) => {
+            status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.to_owned()
+        }
         Err(_) => {
             let pid = std::process::id().to_string();
             let mut ps = std::process::Command::new("ps");
@@ -158,10 +188,22 @@ fn resident_kib() -> Option<u64> {
     text.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
-/// Shows hundredths of a second, cut off like a stopwatch's. Timers on the
-/// real clock fire a little late, never early: while they are less than
-/// 10 ms late, this shows the same figure on both clocks.
-fn stopwatch(took: Duration) -> String {
-    let hundredths = took.as_millis() / 10;
-    format!("{}.{:02} s", hundredths / 100, hundredths % 100)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lessons::{Clock, block_on, elapsed};
+
+    #[test]
+    fn the_bank_takes_fifty_waits_and_the_tasks_take_one() {
+        let (bank_took, tasks_took) = block_on(Clock::Paused, async {
+            bank(CLERKS).await;
+            let bank_took = elapsed();
+            task_per_request().await;
+            (bank_took, elapsed() - bank_took)
+        });
+        // Each clerk thread serves its 50 requests back to back...
+        assert_eq!(bank_took, IO * (REQUESTS / CLERKS));
+        // ...and with a task each, all the waits overlap.
+        assert_eq!(tasks_took, IO);
+    }
 }
