@@ -240,6 +240,18 @@ static PANICS: Mutex<Vec<Failure>> = Mutex::new(Vec::new());
 thread_local! {
     /// Set on the thread that runs the scenarios' runtime.
     static RUNTIME_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set just before a panic the story itself raises.
+    static STAGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Panics as part of the story: the exercise's world breaks on purpose (a
+/// library's bug the learner's code must survive). It unwinds like any
+/// panic, and a `JoinHandle` reports it as one, but it is not a verdict in
+/// itself: what the learner's code does about it is.
+#[track_caller]
+pub(crate) fn staged_panic(message: String) -> ! {
+    STAGED.set(true);
+    panic!("{message}")
 }
 
 /// Records every panic (its message, its place, the virtual time) instead of
@@ -247,6 +259,9 @@ thread_local! {
 /// carry on, but the panic is what the learner needs to see.
 fn install_panic_recorder() {
     panic::set_hook(Box::new(|info| {
+        if STAGED.replace(false) {
+            return;
+        }
         let message = info
             .payload()
             .downcast_ref::<&str>()
