@@ -97,6 +97,18 @@ pub const EXERCISES: &[Exercise] = &[
         title: "The heartbeat that drops reports",
         lesson: "11_select",
     },
+    Exercise {
+        number: "12",
+        slug: "12_reminders",
+        title: "Reminders: three connections, five texts a second",
+        lesson: "12_limits",
+    },
+    Exercise {
+        number: "13",
+        slug: "13_quarantine",
+        title: "One bad report must not stop the intake",
+        lesson: "13_panics",
+    },
 ];
 
 /// Finds an exercise by number (`3`, `03`) or by name (`03_deadline`).
