@@ -2,7 +2,7 @@
 //! (a bug in a library the clinic does not own), and the check: eight
 //! reports through the learner's worker, one of them the one that panics.
 //!
-//! The panic is staged ([`harness::staged_panic`]): it unwinds and ends
+//! The panic is staged (`harness::staged_panic`): it unwinds and ends
 //! the task it happens in, like any panic, but it is the story, not the
 //! verdict. What the learner's code does about it is judged.
 
