@@ -3,7 +3,8 @@
 //! - every reference solution passes;
 //! - every exercise *as shipped* fails, with the diagnosis it should;
 //! - every wrong answer kept as a fixture is caught, with its diagnosis;
-//! - a compile error in exercise 05 does not stop 01 to 04 being checked;
+//! - a compile error in exercise 05 does not stop 01 to 04 being checked,
+//!   and exercise 10's std guard held across `.await` shows rustc's message;
 //! - a program that never answers is stopped at the wall-clock limit;
 //! - hints are shown one at a time, and the lesson lines they point at exist.
 //!
@@ -245,7 +246,10 @@ fn a_compile_error_in_05_does_not_stop_01_to_04() {
     let progress = checker::progress(&workspace, &list, &mut out);
     let out = String::from_utf8(out).unwrap();
     assert_eq!(progress.done, 4, "{out}");
-    assert_eq!(checker::progress_line(&progress), "4 of 8 done.");
+    assert_eq!(
+        checker::progress_line(&progress),
+        format!("4 of {} done.", EXERCISES.len())
+    );
     assert_eq!(out.matches(" done\n").count(), 4, "{out}");
     assert!(out.contains("does not compile"), "{out}");
     let (exercise, verdict) = progress.stopped_at.expect("stopped at 05");
@@ -274,6 +278,32 @@ fn a_compile_error_in_05_does_not_stop_01_to_04() {
         screen.contains("Edit exercises/src/bin/05_audit_tray.rs"),
         "{screen}"
     );
+}
+
+#[test]
+fn a_std_guard_held_across_an_await_in_10_gets_rustcs_message() {
+    // Lesson 10's compile error, met in exercise 10: the check spawns each
+    // enrolment, so the learner sees why the guard may not cross `.await`.
+    let verdict = checker::check(
+        &workspace(),
+        &Target::Bin {
+            name: "guard-across-await".to_owned(),
+            features: vec!["compile-error-fixture".to_owned()],
+        },
+    );
+    let Verdict::DoesNotCompile { errors } = &verdict else {
+        panic!("expected a compile error, got {verdict:#?}");
+    };
+    let errors = errors.join("\n");
+    for wanted in [
+        "error: future cannot be sent between threads safely",
+        "exercises/fixtures/guard_across_await.rs:",
+        "is not `Send`",
+        "std::sync::MutexGuard",
+        "await occurs here",
+    ] {
+        assert!(errors.contains(wanted), "no {wanted:?} in:\n{errors}");
+    }
 }
 
 #[cfg(unix)]

@@ -79,6 +79,36 @@ pub const EXERCISES: &[Exercise] = &[
         title: "Ten connections for a thousand requests",
         lesson: "08_tasks_vs_threads",
     },
+    Exercise {
+        number: "09",
+        slug: "09_masking",
+        title: "One pair of hands: the masking that stalls everyone",
+        lesson: "09_blocking",
+    },
+    Exercise {
+        number: "10",
+        slug: "10_enrolment",
+        title: "Every patient her own trial number",
+        lesson: "10_shared_state",
+    },
+    Exercise {
+        number: "11",
+        slug: "11_heartbeat",
+        title: "The heartbeat that drops reports",
+        lesson: "11_select",
+    },
+    Exercise {
+        number: "12",
+        slug: "12_reminders",
+        title: "Reminders: three connections, five texts a second",
+        lesson: "12_limits",
+    },
+    Exercise {
+        number: "13",
+        slug: "13_quarantine",
+        title: "One bad report must not stop the intake",
+        lesson: "13_panics",
+    },
 ];
 
 /// Finds an exercise by number (`3`, `03`) or by name (`03_deadline`).

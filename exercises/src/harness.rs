@@ -200,6 +200,7 @@ pub fn scenario<T>(
     story: impl Future<Output = Result<T, Failure>>,
 ) -> Result<T, Failure> {
     println!("--- {title}");
+    RUNTIME_THREAD.set(true);
     let run = watcher::Run::begin();
     let outcome = lessons::block_on(Clock::Paused, async {
         match tokio::time::timeout(WATCHDOG * 2, story).await {
@@ -236,11 +237,31 @@ fn print_verdict(outcome: &Outcome) {
 
 static PANICS: Mutex<Vec<Failure>> = Mutex::new(Vec::new());
 
+thread_local! {
+    /// Set on the thread that runs the scenarios' runtime.
+    static RUNTIME_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set just before a panic the story itself raises.
+    static STAGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Panics as part of the story: the exercise's world breaks on purpose (a
+/// library's bug the learner's code must survive). It unwinds like any
+/// panic, and a `JoinHandle` reports it as one, but it is not a verdict in
+/// itself: what the learner's code does about it is.
+#[track_caller]
+pub(crate) fn staged_panic(message: String) -> ! {
+    STAGED.set(true);
+    panic!("{message}")
+}
+
 /// Records every panic (its message, its place, the virtual time) instead of
 /// printing it: tokio catches a panic in a spawned task and the story may
 /// carry on, but the panic is what the learner needs to see.
 fn install_panic_recorder() {
     panic::set_hook(Box::new(|info| {
+        if STAGED.replace(false) {
+            return;
+        }
         let message = info
             .payload()
             .downcast_ref::<&str>()
@@ -251,11 +272,17 @@ fn install_panic_recorder() {
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
             .unwrap_or_else(|| "an unknown place".to_owned());
-        let failure = Failure::new(format!(
-            "it panicked at {} on the paused clock, at {place}:",
-            secs(lessons::elapsed())
-        ))
-        .also(format!("    {message}"));
+        // `elapsed` is the runtime thread's clock; other threads (the
+        // blocking pool, a thread of the learner's) have none to read.
+        let when = match RUNTIME_THREAD.get() {
+            true => format!("at {} on the paused clock", secs(lessons::elapsed())),
+            false => "on a thread other than the runtime's".to_owned(),
+        };
+        let mut failure =
+            Failure::new(format!("it panicked {when}, at {place}:")).also(format!("    {message}"));
+        if let Some(why) = known_panic(&message) {
+            failure = failure.also(why);
+        }
         PANICS
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -263,11 +290,29 @@ fn install_panic_recorder() {
     }));
 }
 
+/// What a panic tokio raises means for the learner, when its message alone
+/// does not say.
+fn known_panic(message: &str) -> Option<&'static str> {
+    if message.contains("can call blocking only when running on the multi-threaded runtime") {
+        // `block_in_place` (tokio 1.54, runtime/scheduler/multi_thread/worker.rs).
+        return Some(
+            "block_in_place hands the thread's other tasks to another worker thread, and a \
+             current-thread runtime has none: the clinic runs on one thread (so does tokio's \
+             paused clock). tokio::task::spawn_blocking works on every runtime.",
+        );
+    }
+    None
+}
+
 fn first_panic() -> Option<Failure> {
     let panics = PANICS.lock().unwrap_or_else(|e| e.into_inner());
     let first = panics.first()?.clone();
     Some(if panics.len() > 1 {
-        first.also(format!("(and {} more panics after it)", panics.len() - 1))
+        let more = panics.len() - 1;
+        first.also(match more {
+            1 => "(and 1 more panic after it)".to_owned(),
+            _ => format!("(and {more} more panics after it)"),
+        })
     } else {
         first
     })
