@@ -187,8 +187,10 @@ async fn work(state: AppState, number: usize, retire: CancellationToken) {
 /// The reports waiting, at least one and at most `at_most`; none once the queue
 /// is closed and empty.
 ///
-/// Both `lock()` and `recv_many()` are cancel-safe: if the caller's
-/// `select!` drops this future (the worker was retired), no report is lost.
+/// If the caller's `select!` drops this future (the worker was paused or
+/// retired), no report is lost: `recv_many()` is cancel-safe (dropped, it has
+/// taken nothing), and dropping `lock()`, which is *not* cancel-safe, only
+/// gives up this worker's place in the lock's first-come queue.
 async fn next_reports(
     pool: &WorkerPool,
     shutdown: &CancellationToken,
