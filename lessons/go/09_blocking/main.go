@@ -1,0 +1,160 @@
+// Lesson 09 in Go: a blocking call stalls nobody else.
+//
+// The twin of lessons/src/bin/09_blocking.rs, and the lesson where Go and
+// Rust part ways most. Go's scheduler preempts: a goroutine that computes for
+// long is interrupted after about 10 ms so that others can run (main_test.go
+// checks it on one thread), and time.Sleep or a blocking receive parks only
+// the goroutine, never its thread. So P-002's 2 s deadline fires on time
+// while P-001's report is de-identified, with or without a goroutine of its
+// own; Go has no spawn_blocking because it needs none. Lesson 04's query,
+// sleeping 5 s under a 2 s timeout, is given up on at 2 s. And goroutines
+// waiting in calls take no thread out of service.
+//
+// Run: go run ./lessons/go/09_blocking      (go test ./lessons/go/09_blocking: fake clock)
+package main
+
+import (
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"async-clinic/lessons/go/clinic"
+)
+
+func main() {
+	clinic.Main(run)
+}
+
+func run() {
+	opening := time.Now()
+	clinic.Say("-- P-001's report is de-identified inside its goroutine")
+	morning(false)
+	time.Sleep(time.Until(opening.Add(clinic.Ms(3_500))))
+	clinic.Say("-- the same, with the de-identification in a goroutine of its own")
+	morning(true)
+	time.Sleep(time.Until(opening.Add(clinic.Ms(7_000))))
+	clinic.Say("-- lesson 04's query, waiting with time.Sleep under a 2 s timeout")
+	blockingQueryUnderTimeout()
+	time.Sleep(time.Until(opening.Add(clinic.Ms(12_500))))
+	clinic.Say("-- GOMAXPROCS(2): two threads run Go code")
+	twoThreads()
+}
+
+// ANCHOR: morning
+// morning: P-002 waits with a 2 s deadline while P-001's report is
+// de-identified, in P-001's goroutine or in one of its own.
+func morning(ownGoroutine bool) {
+	asked, answered := make(chan struct{}), make(chan struct{})
+	go func() {
+		answerWithin2s("P-002", asked)
+		close(answered)
+	}()
+	<-asked
+	clinic.Say("handler P-001: de-identifying the report, 3 s of CPU work")
+	var report string
+	if ownGoroutine {
+		masked := make(chan string)
+		go func() { masked <- deidentify("P-001") }()
+		report = <-masked
+	} else {
+		report = deidentify("P-001")
+	}
+	clinic.Say("handler P-001: %s", report)
+	<-answered
+}
+
+// deidentify masks phone numbers, ID numbers and e-mail addresses: 3 s.
+// time.Sleep parks this goroutine only; CPU work would be preempted.
+func deidentify(patient string) string {
+	time.Sleep(3 * time.Second)
+	return patient + "'s report de-identified"
+}
+
+// ANCHOR_END: morning
+
+// ANCHOR: deadline
+func answerWithin2s(patient string, asked chan<- struct{}) {
+	clinic.Say("handler %s: asked the lab, the patient gets an answer within 2 s",
+		patient)
+	close(asked)
+	began := time.Now()
+	select {
+	case <-time.After(5 * time.Second): // the lab
+	case <-time.After(2 * time.Second): // the deadline
+	}
+	late := clinic.HalfSeconds(time.Since(began) - 2*time.Second)
+	clinic.Say("handler %s: gave up at the 2 s deadline, %.1f s late",
+		patient, late)
+}
+
+// ANCHOR_END: deadline
+
+// ANCHOR: blocking_query
+// blockingQuery is lesson 04's slow query, waiting with a plain time.Sleep.
+func blockingQuery(patient string) string {
+	time.Sleep(5 * time.Second)
+	return patient + "'s 12 past reports"
+}
+
+func blockingQueryUnderTimeout() {
+	asked := time.Now()
+	// Room for the answer, so the query's goroutine ends when it is done.
+	reply := make(chan string, 1)
+	go func() { reply <- blockingQuery("P-003") }()
+	fired := false
+	select {
+	case <-reply:
+	case <-time.After(2 * time.Second):
+		fired = true
+	}
+	took := clinic.HalfSeconds(time.Since(asked))
+	clinic.Say("handler P-003: answered after %.1f s; the timeout fired: %t",
+		took, fired)
+}
+
+// ANCHOR_END: blocking_query
+
+// ANCHOR: two_workers
+// twoThreads: P-004 and P-005 wait in a synchronous database driver, a read
+// that blocks its thread in the kernel. The runtime hands that thread's turn
+// to another thread, so the two calls take no one out of service.
+func twoThreads() {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	database, answers, err := os.Pipe()
+	if err != nil {
+		panic(err)
+	}
+	defer database.Close()
+	defer answers.Close()
+	fd := int(database.Fd()) // Fd makes it blocking: reads wait in the kernel
+	var returned atomic.Int32
+	var calls sync.WaitGroup
+	for range 2 { // P-004's call, then P-005's
+		calling := make(chan struct{})
+		calls.Go(func() {
+			close(calling)
+			syscall.Read(fd, make([]byte, 1))
+			returned.Add(1)
+		})
+		<-calling
+	}
+	ran := 0
+	for range 20 {
+		report := make(chan struct{})
+		go func() { close(report) }()
+		<-report
+		ran++
+	}
+	clinic.Say("P-004's and P-005's calls block a thread each; "+
+		"of 20 reports since, %d ran", ran)
+	p006 := make(chan bool)
+	go func() { p006 <- returned.Load() == 0 }()
+	clinic.Say("P-006 ran while both calls were blocked: %t", <-p006)
+	answers.Write([]byte("ok")) // the database answers both
+	calls.Wait()
+}
+
+// ANCHOR_END: two_workers

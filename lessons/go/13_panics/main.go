@@ -1,0 +1,163 @@
+// Lesson 13 in Go: a worker panics on a malformed report.
+//
+// The twin of lessons/src/bin/13_panics.rs. One app sends a pain score as a
+// word, and the worker panics. Here Go and Rust part ways. In tokio a panic
+// ends its task, and its JoinHandle hands the panic back. In Go a panic that
+// no deferred recover() stops ends the whole program, every goroutine and
+// every report in flight with it, exit status 2. So a Go worker that may
+// panic runs under a recover, and that is what the first three parts do. A
+// channel has no owner: the worker's death does not close the queue, and the
+// reports it had not taken stay in it. The last part, in Go only, leaves the
+// recover out, and the program dies mid-shift.
+//
+// Run: go run ./lessons/go/13_panics      (go test ./lessons/go/13_panics: fake clock)
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"async-clinic/lessons/go/clinic"
+)
+
+var pain = [5]string{"4", "7", "severe", "2", "5"} // P-001 to P-005's
+
+func main() {
+	clinic.Main(run)
+}
+
+// ANCHOR: lesson
+func run() {
+	start := time.Now()
+	clinic.Say("--- the worker alone holds the queue")
+	queue := fill(start)
+	caught := <-spawn(func() { work(queue, "worker") })
+	clinic.Say("main: the worker's recover() gave %q", caught)
+	clinic.Say("main: still running; the queue is open, %d reports in it", len(queue))
+	clinic.Say("--- a supervisor holds the queue too, and starts another worker")
+	queue = fill(start.Add(clinic.Ms(600)))
+	close(queue) // no more reports: a worker ends once the queue is empty
+	supervise(queue)
+	clinic.Say("--- a context cancels the three risk checks of P-006's report")
+	riskChecks(start.Add(clinic.Ms(1_600)))
+	clinic.Say("--- no recover(): a panic in any goroutine ends the program")
+	queue = fill(start.Add(clinic.Ms(2_600)))
+	done := make(chan struct{})
+	go func() {
+		work(queue, "worker")
+		close(done)
+	}()
+	<-done
+	clinic.Say("main: never printed: the program is gone")
+}
+
+// ANCHOR_END: lesson
+
+// ANCHOR: workers
+// work stores reports until the queue is closed and empty, or a report is bad.
+func work(queue <-chan report, name string) {
+	for r := range queue {
+		r.store(name)
+	}
+}
+
+// store stores one report; if it panics, its deferred line says which report
+// went down with it.
+func (r *report) store(name string) {
+	stored := false
+	defer func() {
+		if !stored {
+			clinic.Say("P-%03d: report dropped, never stored", r.n)
+		}
+	}()
+	time.Sleep(time.Until(r.due))
+	pain, err := strconv.Atoi(r.pain)
+	if err != nil {
+		panic("a pain score is a number: " + err.Error())
+	}
+	stored = true
+	clinic.Say("%s: stored P-%03d (pain %d)", name, r.n, pain)
+}
+
+// spawn runs f in a goroutine under a recover() and hands back what it
+// panicked with, or nil: Go's nearest to a JoinHandle.
+func spawn(f func()) <-chan any {
+	failed := make(chan any, 1)
+	go func() {
+		defer func() { failed <- recover() }()
+		f()
+	}()
+	return failed
+}
+
+// supervise starts a new worker each time one panics, until one ends on
+// its own.
+func supervise(queue chan report) {
+	for n := 1; ; n++ {
+		name := fmt.Sprintf("worker %d", n)
+		if caught := <-spawn(func() { work(queue, name) }); caught == nil {
+			break
+		}
+		clinic.Say("supervisor: worker %d panicked", n)
+	}
+	clinic.Say("supervisor: the last worker is done, the queue is empty")
+}
+
+// ANCHOR_END: workers
+
+// ANCHOR: join_set
+// riskChecks runs three checks of one report as a group. One panics; the
+// group's context is cancelled, and the other two stop at their next select:
+// Go cannot abort a goroutine, only ask it to stop.
+func riskChecks(started time.Time) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ended := make(chan any, 3)
+	for _, c := range []struct {
+		check string
+		takes int
+	}{{"pain trend", 500}, {"free text", 100}, {"meds", 800}} {
+		go func() {
+			defer func() { ended <- recover() }()
+			select {
+			case <-time.After(time.Until(started.Add(clinic.Ms(c.takes)))):
+			case <-ctx.Done():
+				return
+			}
+			// P-006's note came in Latin-1, not UTF-8.
+			if c.check == "free text" && !utf8.Valid([]byte("tr\xe8s forte")) {
+				panic("a UTF-8 note")
+			}
+			clinic.Say("risk: %s check done", c.check)
+		}()
+	}
+	// The first check to end, at 0.1 s, is the one that panics.
+	caught := <-ended
+	clinic.Say("risk: the first check to end panicked: %t", caught != nil)
+	cancel()
+	// Past the slowest check's 0.8 s: a cancelled check never says "done".
+	time.Sleep(time.Until(started.Add(clinic.Ms(1_000))))
+	clinic.Say("risk: alive tasks %d: the other two were cancelled", clinic.Alive())
+}
+
+// ANCHOR_END: join_set
+
+// report is a report, due stored 0.2 s after the one before.
+type report struct {
+	n    int
+	pain string
+	due  time.Time
+}
+
+// fill makes a queue holding five reports, filled at.
+func fill(at time.Time) chan report {
+	queue := make(chan report, 8)
+	for i, pain := range pain {
+		queue <- report{i + 1, pain, at.Add(clinic.Ms(200 * (i + 1)))}
+	}
+	clinic.Say("intake: queued P-001 to P-005")
+	return queue
+}
