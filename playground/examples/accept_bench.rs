@@ -10,10 +10,12 @@
 //! | bare | parses and checks it (the same `EproUpload` extractor), answers 202 `{}`: nothing else |
 //! | memory accept | the playground, `--intake memory`: queued in memory, 202 with its status URL |
 //! | durable accept | the playground, `--intake durable`: committed to the inbox, synced, then 202 |
-//! | external | any server a shell command starts (`--external`), e.g. the Go twin |
+//! | Go | with `--go`: the first article's service in Go (`lessons/go/service`), built by `go build`, its workers off: queued in a channel, 202 |
+//! | external | any server a shell command starts (`--external`) |
 //!
-//! The playground's targets run with their workers paused, so what is
-//! measured is the accept path alone: every upload is a 202 and stays queued.
+//! The playground's targets run with their workers paused, and the Go service
+//! with none (`--workers 0`), so what is measured is the accept path alone:
+//! every upload is a 202 and stays queued.
 //! The targets take turns, in a different order each round, and each line
 //! gives the median rate of the rounds and the median of its ratios to the
 //! bare handler within each round (targets measured back to back, on the
@@ -28,9 +30,13 @@
 //!
 //! ```text
 //! cargo run -p playground --release --example accept_bench
+//! cargo run -p playground --release --example accept_bench -- --go
 //! cargo run -p playground --release --example accept_bench -- --seconds 5 --rounds 5 \
-//!     --external 'go run ./lessons/go/service --addr 127.0.0.1:0'
+//!     --external 'go run ./lessons/go/service --addr 127.0.0.1:0 --workers 0'
 //! ```
+//!
+//! `--go` needs Go 1.25 or newer on PATH, and builds the service with it
+//! first, into the benchmark's temporary directory.
 //!
 //! An external server is started with `sh -c CMD` in its own process group,
 //! must print `listening on http://ADDR` as its first line on stdout (as the
@@ -84,6 +90,7 @@ struct Options {
     rounds: usize,
     connections: usize,
     drain: usize,
+    go: bool,
     external: Option<String>,
     external_path: String,
 }
@@ -95,6 +102,7 @@ impl Options {
             rounds: 3,
             connections: 64,
             drain: 100_000,
+            go: false,
             external: None,
             external_path: "/api/epros/upload".to_owned(),
         };
@@ -110,11 +118,12 @@ impl Options {
                 "--rounds" => options.rounds = value()?.parse()?,
                 "--connections" => options.connections = value()?.parse()?,
                 "--drain" => options.drain = value()?.parse()?,
+                "--go" => options.go = true,
                 "--external" => options.external = Some(value()?),
                 "--external-path" => options.external_path = value()?,
                 other => bail!(
                     "unknown option {other:?}; options: --seconds S, --rounds R, \
-                     --connections C, --drain N, --external CMD, --external-path PATH"
+                     --connections C, --drain N, --go, --external CMD, --external-path PATH"
                 ),
             }
         }
@@ -165,6 +174,13 @@ fn bench(options: Options) -> anyhow::Result<()> {
             path: upload.clone(),
         },
     ];
+    if options.go {
+        targets.push(Target {
+            name: "Go net/http (memory queue)".into(),
+            start: Start::Shell(go_service(&dir)?),
+            path: upload.clone(),
+        });
+    }
     if let Some(command) = &options.external {
         targets.push(Target {
             name: format!("external: {command}"),
@@ -259,6 +275,32 @@ fn bench(options: Options) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Builds the Go service (`lessons/go/service`) into `dir`, and returns the
+/// command that starts it with no workers and room for every upload of a run.
+fn go_service(dir: &Path) -> anyhow::Result<String> {
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons/go");
+    let binary = dir.join("go-service");
+    let status = Command::new("go")
+        .current_dir(&module)
+        .arg("build")
+        .arg("-o")
+        .arg(&binary)
+        .arg("./service")
+        .status()
+        .context("running `go build`: --go needs Go 1.25 or newer on PATH")?;
+    ensure!(
+        status.success(),
+        "go build ./service failed in {}",
+        module.display()
+    );
+    // A channel's buffer is allocated when it is made: 4 million places of
+    // one pointer each is 32 MB, more than a run's uploads.
+    Ok(format!(
+        "exec '{}' --addr 127.0.0.1:0 --workers 0 --queue 4000000",
+        binary.display()
+    ))
 }
 
 /// The playground as a target: this program again, serving the real app.

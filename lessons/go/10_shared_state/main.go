@@ -74,7 +74,8 @@ func sharedMap() (int, int, int64) {
 		})
 	}
 	tasks.Wait()
-	return len(registry.patients), distinct(maps.Values(registry.patients)), enrolled.Load()
+	numbers := distinct(maps.Values(registry.patients))
+	return len(registry.patients), numbers, enrolled.Load()
 }
 
 // ANCHOR_END: shared_map

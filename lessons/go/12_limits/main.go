@@ -72,7 +72,8 @@ func storeAll(limit int) int {
 		tasks.Go(func() {
 			close(started)
 			if len(permits) == cap(permits) {
-				clinic.Say("P-%03d: no permit free, waits in line (no thread held)", n)
+				clinic.Say("P-%03d: no permit free, waits in line "+
+					"(no thread held)", n)
 			}
 			permits <- struct{}{}
 			// Given back when the goroutine ends; the first in line takes it.

@@ -36,7 +36,8 @@ func run() {
 	queue := fill(start)
 	caught := <-spawn(func() { work(queue, "worker") })
 	clinic.Say("main: the worker's recover() gave %q", caught)
-	clinic.Say("main: still running; the queue is open, %d reports in it", len(queue))
+	clinic.Say("main: still running; the queue is open, %d reports in it",
+		len(queue))
 	clinic.Say("--- a supervisor holds the queue too, and starts another worker")
 	queue = fill(start.Add(clinic.Ms(600)))
 	close(queue) // no more reports: a worker ends once the queue is empty
