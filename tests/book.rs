@@ -26,8 +26,11 @@ const INCLUDABLE_ROOTS: [&str; 3] = ["lessons", "playground", "exercises"];
 /// wider than this makes the reader scroll sideways to finish it. (Transcripts
 /// are shown full width, and are exempt.)
 const MAX_COLUMNS: usize = 85;
-/// Where the lessons' code lives, relative to the workspace root.
-const LESSON_CODE: &str = "lessons/src";
+/// Where the lessons' code lives, relative to the workspace root: the Rust
+/// lessons and their Go twins, whose fragments sit side by side.
+const LESSON_CODE: [&str; 2] = ["lessons/src", "lessons/go"];
+/// How wide a tab is in the book's Go listings (gofmt indents with tabs).
+const TAB_COLUMNS: usize = 4;
 
 // ---------------------------------------------------------------------------
 // The tests
@@ -267,10 +270,10 @@ fn every_image_exists_inside_book_src_and_every_image_is_shown() {
 
 #[test]
 fn included_lesson_code_fits_beside_its_go_twin() {
-    let code = workspace_root()
+    let root = workspace_root()
         .canonicalize()
-        .expect("the workspace root exists")
-        .join(LESSON_CODE);
+        .expect("the workspace root exists");
+    let code = LESSON_CODE.map(|dir| root.join(dir));
     let mut problems = Vec::new();
     let mut checked = 0;
     for page in pages() {
@@ -282,13 +285,19 @@ fn included_lesson_code_fits_beside_its_go_twin() {
             let Ok(text) = resolve(&page, &directive) else {
                 continue;
             };
-            if !path.starts_with(&code) {
+            let is_code = path
+                .extension()
+                .is_some_and(|ext| ext == "rs" || ext == "go");
+            if !is_code || !code.iter().any(|dir| path.starts_with(dir)) {
                 continue;
             }
             checked += 1;
             let file = std::fs::read_to_string(&path).unwrap_or_default();
             for line in text.lines() {
-                let width = line.chars().count();
+                let width = line
+                    .chars()
+                    .map(|c| if c == '\t' { TAB_COLUMNS } else { 1 })
+                    .sum::<usize>();
                 let number = file.lines().position(|l| l == line).map_or(0, |i| i + 1);
                 let problem = format!(
                     "{}:{number}: {width} columns, over {MAX_COLUMNS}: {}",
@@ -308,8 +317,9 @@ fn included_lesson_code_fits_beside_its_go_twin() {
 #[test]
 fn rust_and_transcript_blocks_hold_only_includes() {
     // A ```rust or ```text block with anything but include lines in it is a
-    // copy of code or output, and copies drift. Go twins and shell commands
-    // are the book's own and may be written inline.
+    // copy of code or output, and copies drift. Shell commands are the book's
+    // own and may be written inline. (A ```go block is checked the same way
+    // by tests/go_twins.rs, in every chapter whose lesson has a Go twin.)
     let mut problems = Vec::new();
     for page in pages() {
         for block in fenced_blocks(&read_page(&page)) {

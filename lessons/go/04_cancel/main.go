@@ -115,13 +115,13 @@ func withCancel(patient string) string {
 
 // ANCHOR: articles_fix
 // The Go article's fix: the query gets the context but only checks it after
-// the work, its select { case <-ctx.Done(): ... default: } after 5 s.
+// the work, in a select with a default case.
 func articlesFix(patient string) string {
 	clinic.Say("handler %s: asked the lab the article's way, "+
 		"ctx checked after the work", patient)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	reply := make(chan string, 1)
+	reply := make(chan string)
 	go func() {
 		// The work itself is never told about ctx.
 		history, _ := slowQuery(context.Background(), patient)
@@ -131,10 +131,16 @@ func articlesFix(patient string) string {
 				"3 s after its handler gave up", patient)
 			return
 		default:
+			// Had the deadline passed just now, nobody would receive.
+			reply <- history
 		}
-		reply <- history
 	}()
-	return answerWithin2s(reply)
+	select {
+	case history := <-reply:
+		return "answered with " + history
+	case <-ctx.Done():
+		return gaveUp
+	}
 }
 
 // ANCHOR_END: articles_fix

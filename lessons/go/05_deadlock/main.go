@@ -8,8 +8,8 @@
 //
 // Where Go parts ways: it cannot abort a goroutine, so she stays blocked to
 // the end. And the Go runtime stops a program when every goroutine is
-// blocked and no timer is set: the watchdog's timer kept it from stepping in
-// the first time. The twin ends by making the same mistake in main, with no
+// blocked and no timer is set (runtime.checkdead): the watchdog's own timer
+// kept it from stepping in the first time. The twin ends by making the same mistake in main, with no
 // watchdog, and the runtime aborts: "fatal error: all goroutines are asleep -
 // deadlock!", exit status 2.
 //
@@ -39,15 +39,16 @@ func run() {
 			"tasks alive: %d", waited, alive)
 		clinic.Say("watchdog: diagnosis: her send waits for a receiver, " +
 			"the receiver is her next line")
-		clinic.Say("watchdog: Go stops a program whose goroutines all sleep; " +
-			"my timer kept it awake")
+		// The runtime's deadlock check gives up while any timer is set.
+		clinic.Say("watchdog: Go stops a program whose goroutines all sleep, " +
+			"unless a timer is set: mine was")
 		// Go has no way to stop a goroutine from outside: she stays blocked.
 		clinic.Say("watchdog: Go cannot abort the nurse; tasks alive: %d",
 			clinic.Alive())
 	}
 	// ANCHOR_END: watchdog
 
-	clinic.Say("--- fix 1: the lab receives, in a goroutine of its own")
+	clinic.Say("--- fix 1: the lab receives, in a task of its own")
 	fixed := finishesWithin(patience, receiveInAnotherGoroutine)
 	clinic.Say("watchdog: fix 1 finished in time? %t", fixed)
 

@@ -104,7 +104,14 @@ func Ms(n int) time.Duration {
 // runtime.NumGoroutine() less the goroutines that were there at Start (on
 // the real clock just main). It is the twin of the Rust lessons'
 // alive_tasks(), which counts spawned tasks and not the lesson's own body.
+//
+// Go has no join: a goroutine that has said it is done (close(done),
+// wg.Done()) still counts until it has returned, a moment later. So Alive
+// first yields once. On the one P that Main and clinictest set, the yield
+// puts the caller behind every goroutine that is ready to run, so one that
+// has said it is done returns before the count is taken.
 func Alive() int {
+	runtime.Gosched()
 	mu.Lock()
 	defer mu.Unlock()
 	return runtime.NumGoroutine() - baseline

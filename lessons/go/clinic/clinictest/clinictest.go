@@ -150,28 +150,80 @@ func inBubble(t *testing.T, f func()) (reason string) {
 	return ""
 }
 
-// Difference is "" if got equals want line for line; otherwise it names the
-// first line that differs, then shows both texts in full.
+// A line that ends in this carries a measured figure: its digits are masked
+// before comparing, and only on that line (as in lessons/tests/transcripts.rs).
+const machineDependent = "(varies by machine)"
+
+// Difference is "" if got has want's lines; otherwise it names the first
+// line that differs, then shows both texts in full.
+//
+// Lines that share a stamp may come in any order. Go does not order
+// goroutines that run at the same instant: when one hands a value to
+// another, both go on at once, and even on one P the runtime may preempt the
+// one that woke the other before it prints. What one goroutine prints stays
+// in its order, and every line's text and stamp must match exactly.
 func Difference(got, want string) string {
-	if got == want {
-		return ""
-	}
 	gotLines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
 	wantLines := strings.Split(strings.TrimSuffix(want, "\n"), "\n")
-	for i := 0; i < max(len(gotLines), len(wantLines)); i++ {
-		g, w := "(no line: it ends here)", "(no line: it ends here)"
-		if i < len(gotLines) {
-			g = fmt.Sprintf("%q", gotLines[i])
+	for start := 0; start < max(len(gotLines), len(wantLines)); {
+		end := start + 1
+		for end < len(wantLines) && stamp(wantLines[end]) == stamp(wantLines[start]) {
+			end++
 		}
-		if i < len(wantLines) {
-			w = fmt.Sprintf("%q", wantLines[i])
-		}
-		if g != w {
+		if end > len(gotLines) || end > len(wantLines) ||
+			!sameLines(gotLines[start:end], wantLines[start:end]) {
 			return fmt.Sprintf("line %d differs\n  expected: %s\n  actual:   %s\n"+
-				"--- expected\n%s--- actual\n%s", i+1, w, g, want, got)
+				"--- expected\n%s--- actual\n%s",
+				start+1, lineAt(wantLines, start), lineAt(gotLines, start), want, got)
+		}
+		start = end
+	}
+	return ""
+}
+
+// sameLines reports whether got holds want's lines, in any order.
+func sameLines(got, want []string) bool {
+	left := map[string]int{}
+	for _, line := range want {
+		left[masked(line)]++
+	}
+	for _, line := range got {
+		left[masked(line)]--
+	}
+	for _, n := range left {
+		if n != 0 {
+			return false
 		}
 	}
-	return "the texts differ only in their last line's newline"
+	return true
+}
+
+// stamp is a line's "[ 2.0s]", or the whole line if it has none.
+func stamp(line string) string {
+	if end := strings.Index(line, "s] "); strings.HasPrefix(line, "[") && end > 0 {
+		return line[:end+2]
+	}
+	return line
+}
+
+func lineAt(lines []string, i int) string {
+	if i < len(lines) {
+		return fmt.Sprintf("%q", lines[i])
+	}
+	return "(no line: it ends here)"
+}
+
+// masked masks the digits of a machine-dependent line; other lines are kept.
+func masked(line string) string {
+	if !strings.HasSuffix(line, machineDependent) {
+		return line
+	}
+	return strings.Map(func(r rune) rune {
+		if '0' <= r && r <= '9' {
+			return '#'
+		}
+		return r
+	}, line)
 }
 
 // lockedBuffer collects the lines of goroutines that print at once.
