@@ -7,8 +7,9 @@
 // exactly as the Rust lesson's 20 threads do: 1000 / 20 x 0.1 s = 5 s. Then
 // a goroutine per request, `go handle(r)`: all the waits overlap, 0.1 s.
 //
-// Go gives no program a thread of its own to park, so the twin parks 50000
-// goroutines only. What each one adds to resident memory varies by machine,
+// A Go program does not start OS threads (its runtime does, and
+// runtime.LockOSThread only wires a goroutine to one), so the twin parks
+// 50000 goroutines only. What each one adds to resident memory varies by machine,
 // so the transcript leaves it out: main_test.go measures it, as the Rust
 // lesson measures a task (go test -v -run Memory ./lessons/go/08_tasks_vs_threads).
 //
