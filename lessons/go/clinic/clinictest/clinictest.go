@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func Transcript(t *testing.T, run func(), options ...Option) {
 	var returned atomic.Bool
 	var left atomic.Int64
 	reason := inBubble(t, func() {
-		clinic.Start(&out)
+		clinic.StartCounting(&out, bubbleGoroutines)
 		run()
 		returned.Store(true)
 		// Let every goroutine still running get as far as it can.
@@ -129,6 +130,33 @@ func Transcript(t *testing.T, run func(), options ...Option) {
 	if problem := Difference(got, string(wantText)); problem != "" {
 		t.Errorf("%s: %s", lesson, problem)
 	}
+}
+
+// bubbleGoroutines counts the goroutines of the caller's synctest bubble.
+// A goroutine dump marks each one "synctest bubble N" (Go 1.25 and newer);
+// the caller's own goroutine comes first in it.
+func bubbleGoroutines() int {
+	dump := make([]byte, 64<<10)
+	for {
+		n := runtime.Stack(dump, true)
+		if n < len(dump) {
+			dump = dump[:n]
+			break
+		}
+		dump = make([]byte, 2*len(dump))
+	}
+	headers := regexp.MustCompile(`(?m)^goroutine \d+ \[.*(synctest bubble \d+)\]:$`).
+		FindAllSubmatch(dump, -1)
+	if len(headers) == 0 {
+		panic("clinictest: the lesson runs outside a synctest bubble")
+	}
+	mine, count := string(headers[0][1]), 0
+	for _, header := range headers {
+		if string(header[1]) == mine {
+			count++
+		}
+	}
+	return count
 }
 
 // inBubble runs f in a synctest bubble and returns what synctest reported
