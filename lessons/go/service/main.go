@@ -17,6 +17,7 @@
 // channel once no handler can send on it any more, waits for the workers to
 // empty it (at most --drain-timeout), and says what it did on stderr:
 // "accepted N, stored N, lost 0". If reports were lost, the exit status is 2.
+// A second SIGTERM or Ctrl-C during the drain ends the process at once.
 //
 // The first line on stdout is "listening on http://ADDR", as the
 // playground's, so accept_bench can start either one. There is no database:
@@ -104,6 +105,8 @@ func run(args []string) int {
 	go server.Serve(listener)
 
 	<-signals.Done()
+	// From here a second Ctrl-C or SIGTERM ends the process at once.
+	stop()
 	log.Print("shutting down: no new uploads, draining the queue")
 	lost := in.drain(*drainTimeout)
 	// The server answered 503 shutting_down while the queue drained; now it
