@@ -190,7 +190,7 @@ fn check_real_run(twin: &str, output: &Output) -> Vec<String> {
                     output.status
                 ));
             }
-            let actual = masked_trace(&stderr);
+            let actual = masked_trace(twin, &stderr);
             failures.extend(difference(twin, "stderr", &actual, &want_stderr, None));
         }
     }
@@ -496,9 +496,11 @@ fn run_at_priority(command: Command) -> (Output, Duration) {
 /// A Go stack trace with what changes from machine to machine and from build
 /// to build masked: the repository's absolute path (source paths then read
 /// `lessons/go/05_deadlock/main.go:91`), each frame's `+0x4a` offset, the
-/// hex words of an argument list (`clinic.Main(...)`), and goroutine ids,
-/// which depend on how many goroutines the runtime started for itself.
-fn masked_trace(stderr: &str) -> String {
+/// hex words of an argument list (`clinic.Main(...)`), goroutine ids, which
+/// depend on how many goroutines the runtime started for itself, and the line
+/// numbers of files outside the twin's own directory (`clinic.go:N`); the
+/// standard library's files read `$GOROOT/src/...`.
+fn masked_trace(twin: &str, stderr: &str) -> String {
     // Go prints the path it was given (the test's working directory), which
     // may or may not be the canonical one.
     let canonical = workspace_root()
@@ -520,9 +522,27 @@ fn masked_trace(stderr: &str) -> String {
                 line.truncate(at);
             }
         }
+        // The standard library's files (`panic(...)` in a panic's trace)
+        // live wherever Go is installed.
+        if line.starts_with("\t/") {
+            if let Some(at) = line.find("/src/") {
+                line.replace_range(1..at, "$GOROOT");
+            }
+        }
         if line.ends_with(')') {
-            if let Some(at) = line.rfind("(0x") {
+            // `f(0x4df3b0)`, or `panic({0x4b2f60?, 0xc000012345?})`.
+            if let Some(at) = line.rfind("(0x").or_else(|| line.rfind("({0x")) {
                 line.replace_range(at.., "(...)");
+            }
+        }
+        // Line numbers outside the twin's own directory (the clinic harness,
+        // the runtime) change with edits that have nothing to do with it.
+        let own = format!("\t{GO_DIR}/{twin}/");
+        if line.starts_with('\t') && !line.starts_with(&own) {
+            if let Some(at) = line.rfind(':') {
+                if line[at + 1..].chars().all(|c| c.is_ascii_digit()) {
+                    line.replace_range(at + 1.., "N");
+                }
             }
         }
         masked.push_str(&mask_goroutine_ids(&line));
@@ -853,12 +873,17 @@ mod tests {
         let trace = format!(
             "goroutine 7 [chan send]:\nasync-clinic/lessons/go/clinic.Main(0x4df3b0)\n\
              \t{root}/lessons/go/clinic/clinic.go:55 +0x102\n\
-             created by main.finishesWithin in goroutine 1\n"
+             created by main.finishesWithin in goroutine 1\n\
+             \t{root}/lessons/go/05_deadlock/main.go:72 +0x7d\n\
+             panic({{0x4b2f60?, 0xc000012345?}})\n\
+             \t/usr/local/go/src/runtime/panic.go:783 +0x132\n"
         );
         assert_eq!(
-            masked_trace(&trace),
+            masked_trace("05_deadlock", &trace),
             "goroutine N [chan send]:\nasync-clinic/lessons/go/clinic.Main(...)\n\
-             \tlessons/go/clinic/clinic.go:55\ncreated by main.finishesWithin in goroutine N\n"
+             \tlessons/go/clinic/clinic.go:N\ncreated by main.finishesWithin in goroutine N\n\
+             \tlessons/go/05_deadlock/main.go:72\npanic(...)\n\
+             \t$GOROOT/src/runtime/panic.go:N\n"
         );
     }
 

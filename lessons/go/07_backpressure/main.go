@@ -1,15 +1,13 @@
 // Lesson 07 in Go: saying "busy, try again" instead of queueing forever.
 //
 // The twin of lessons/src/bin/07_backpressure.rs. The first article's intake
-// never waits on its queue: a select with a default case tries to put the
-// report in, and on a full queue answers at once with a 503 the patient's app
-// can retry. A plain send would instead hold the patient's request open until
-// a worker frees a slot.
+// never waits on its queue: a select with a default case answers a full
+// queue at once with a 503 the patient's app can retry, where a plain send
+// would hold the patient's request open until a worker frees a slot.
 //
 // Then the article's other warning, measured: a bigger buffer is not better.
-// The same burst of 100 reports hits queues of 4, 16, 64 and 1024 slots,
-// with the same four workers behind them. The big queue refuses no one, and
-// the last report it accepted waits 2.4 s before a worker even opens it.
+// 100 reports at once hit queues of 4, 16, 64 and 1024 slots, four workers
+// behind each. The big queue refuses no one, and makes a report wait 2.4 s.
 //
 // Run: go run ./lessons/go/07_backpressure      (go test ./lessons/go/07_backpressure: fake clock)
 package main
@@ -93,13 +91,12 @@ func trySendOrWait() {
 
 // ANCHOR: burst
 // burst sends the burst, due at, into a queue of capacity and lets the
-// workers drain it. It returns how many reports were accepted, the longest
-// any of them queued, and when the last store was due to end.
+// workers drain it: how many were accepted, the longest any queued, and
+// when the last store was due to end.
 func burst(capacity int, at time.Time) (int, time.Duration, time.Time) {
-	// Each report carries the instant it arrived.
+	// Each report carries the instant it arrived. No goroutine reads the
+	// queue yet: the whole burst lands in one instant, on any clock.
 	queue := make(chan time.Time, capacity)
-	// No goroutine reads the queue yet, so the whole burst lands in the
-	// same instant, and the counts are exact on any clock.
 	accepted := 0
 	for range burstSize {
 		select {
@@ -132,15 +129,13 @@ func burst(capacity int, at time.Time) (int, time.Duration, time.Time) {
 	return accepted, longest, done
 }
 
-// worker stores reports until the queue is closed and empty. It returns the
-// longest time a report sat in the queue before this worker took it, and
-// when the worker was due to be free again.
+// worker stores reports until the queue is closed and empty; it returns the
+// longest a report queued before it took it, and when it was due to be free.
 func worker(queue <-chan time.Time, freeAt time.Time) (time.Duration, time.Time) {
 	longest := time.Duration(0)
 	for arrived := range queue {
-		// Queued until this worker was due to be free. Counted from the
-		// plan, not from when its timer woke, which a busy machine makes a
-		// little later: the figure stays the same on any clock.
+		// Queued until this worker was due to be free: counted from the plan,
+		// not from a timer a busy machine wakes late, so on any clock alike.
 		longest = max(longest, freeAt.Sub(arrived))
 		// Each store ends 0.1 s after the previous one was due to end.
 		freeAt = freeAt.Add(store)
