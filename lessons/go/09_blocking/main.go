@@ -1,14 +1,10 @@
 // Lesson 09 in Go: a blocking call stalls nobody else.
 //
-// The twin of lessons/src/bin/09_blocking.rs, and the lesson where Go and
-// Rust part ways most. Go's scheduler preempts: a goroutine that computes for
-// long is interrupted after about 10 ms so that others can run (main_test.go
-// checks it on one thread), and time.Sleep or a blocking receive parks only
-// the goroutine, never its thread. So P-002's 2 s deadline fires on time
-// while P-001's report is de-identified, with or without a goroutine of its
-// own; Go has no spawn_blocking because it needs none. Lesson 04's query,
-// sleeping 5 s under a 2 s timeout, is given up on at 2 s. And goroutines
-// waiting in calls take no thread out of service.
+// The twin of lessons/src/bin/09_blocking.rs, where Go and Rust part ways
+// most. Go preempts a goroutine that computes for long (main_test.go shows
+// it), and time.Sleep parks only the goroutine: P-002's deadline fires on
+// time, and Go needs no spawn_blocking. Lesson 04's query is given up on at
+// 2 s, and calls blocked in the kernel take no thread out of service.
 //
 // Run: go run ./lessons/go/09_blocking      (go test ./lessons/go/09_blocking: fake clock)
 package main
@@ -44,8 +40,7 @@ func run() {
 }
 
 // ANCHOR: morning
-// morning: P-002 waits with a 2 s deadline while P-001's report is
-// de-identified, in P-001's goroutine or in one of its own.
+// morning: P-002 waits 2 s at most while P-001's report is de-identified.
 func morning(ownGoroutine bool) {
 	asked, answered := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -54,20 +49,17 @@ func morning(ownGoroutine bool) {
 	}()
 	<-asked
 	clinic.Say("handler P-001: de-identifying the report, 3 s of CPU work")
-	var report string
+	masked := make(chan string, 1)
 	if ownGoroutine {
-		masked := make(chan string)
 		go func() { masked <- deidentify("P-001") }()
-		report = <-masked
 	} else {
-		report = deidentify("P-001")
+		masked <- deidentify("P-001")
 	}
-	clinic.Say("handler P-001: %s", report)
+	clinic.Say("handler P-001: %s", <-masked)
 	<-answered
 }
 
-// deidentify masks phone numbers, ID numbers and e-mail addresses: 3 s.
-// time.Sleep parks this goroutine only; CPU work would be preempted.
+// deidentify masks identifiers for 3 s, parked (CPU work would be preempted).
 func deidentify(patient string) string {
 	time.Sleep(3 * time.Second)
 	return patient + "'s report de-identified"
@@ -118,9 +110,8 @@ func blockingQueryUnderTimeout() {
 // ANCHOR_END: blocking_query
 
 // ANCHOR: two_workers
-// twoThreads: P-004 and P-005 wait in a synchronous database driver, a read
-// that blocks its thread in the kernel. The runtime hands that thread's turn
-// to another thread, so the two calls take no one out of service.
+// twoThreads: P-004 and P-005 wait in a synchronous driver, a read that blocks
+// its thread in the kernel; the runtime gives that thread's turn to another.
 func twoThreads() {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	database, answers, err := os.Pipe()
@@ -128,7 +119,6 @@ func twoThreads() {
 		panic(err)
 	}
 	defer database.Close()
-	defer answers.Close()
 	fd := int(database.Fd()) // Fd makes it blocking: reads wait in the kernel
 	var returned atomic.Int32
 	var calls sync.WaitGroup
@@ -143,10 +133,9 @@ func twoThreads() {
 	}
 	ran := 0
 	for range 20 {
-		report := make(chan struct{})
-		go func() { close(report) }()
-		<-report
-		ran++
+		report := make(chan int)
+		go func() { report <- 1 }()
+		ran += <-report
 	}
 	clinic.Say("P-004's and P-005's calls block a thread each; "+
 		"of 20 reports since, %d ran", ran)
@@ -154,6 +143,7 @@ func twoThreads() {
 	go func() { p006 <- returned.Load() == 0 }()
 	clinic.Say("P-006 ran while both calls were blocked: %t", <-p006)
 	answers.Write([]byte("ok")) // the database answers both
+	answers.Close()
 	calls.Wait()
 }
 

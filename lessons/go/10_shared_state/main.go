@@ -1,12 +1,9 @@
 // Lesson 10 in Go: who owns the patient registry.
 //
-// The twin of lessons/src/bin/10_shared_state.rs. Go shares memory freely: a
-// map and a sync.Mutex beside it, which the compiler does not connect. A
-// goroutine that forgets the lock compiles, and `go test -race` or `go run
-// -race` finds the race at run time, if a run happens to hit it. Holding the
-// lock across the database write also compiles, where Rust refuses a std
-// guard across `.await`. Letting go for the write races in Go as in Rust.
-// Or the proverb, "share memory by communicating": a goroutine owns the map.
+// The twin of lessons/src/bin/10_shared_state.rs. Go's sync.Mutex sits beside
+// the map: forgetting it, or holding it across the write, compiles, and only
+// `-race` may catch a race. Letting go for the write races as in Rust. Or the
+// proverb, "share memory by communicating": a goroutine owns the map.
 //
 // Run: go run ./lessons/go/10_shared_state      (go test ./lessons/go/10_shared_state: fake clock)
 package main
@@ -29,9 +26,7 @@ type registry struct {
 	patients map[int]int
 }
 
-func newRegistry() *registry {
-	return &registry{patients: map[int]int{}}
-}
+func newRegistry() *registry { return &registry{patients: map[int]int{}} }
 
 func main() {
 	clinic.Main(run)
@@ -39,23 +34,18 @@ func main() {
 
 func run() {
 	clinic.Say("-- 1000 patients enrol at once, a goroutine each, on 2 threads")
-	// Two Ps: two goroutines run Go code at the same moment.
 	previous := runtime.GOMAXPROCS(2)
 	registered, numbers, counted := sharedMap()
-	clinic.Say("sync.Mutex beside a map: %d patients, %d distinct numbers",
-		registered, numbers)
+	clinic.Say("sync.Mutex beside a map: %d patients, %d distinct numbers", registered, numbers)
 	clinic.Say("atomic.Int64: %d enrolments counted, no lock taken", counted)
 	numbers = actorMap()
-	clinic.Say("registry goroutine: %d distinct numbers, answered over a channel",
-		numbers)
+	clinic.Say("registry goroutine: %d distinct numbers, answered over a channel", numbers)
 	runtime.GOMAXPROCS(previous)
 	clinic.Say("-- 10 patients enrol; each enrolment also awaits a 0.1 s database write")
 	numbers = tenPatients(enrolLockReleased)
-	clinic.Say("lock let go for the write, taken again: %d of 10 numbers distinct",
-		numbers)
+	clinic.Say("lock let go for the write, taken again: %d of 10 numbers distinct", numbers)
 	numbers = tenPatients(enrol)
-	clinic.Say("read and recorded under one lock: %d of 10 numbers distinct",
-		numbers)
+	clinic.Say("read and recorded under one lock: %d of 10 numbers distinct", numbers)
 }
 
 // ANCHOR: shared_map
@@ -64,7 +54,6 @@ func sharedMap() (int, int, int64) {
 	var enrolled atomic.Int64
 	var tasks sync.WaitGroup
 	for patient := 1; patient <= 1000; patient++ {
-		// Every goroutine shares registry and enrolled: nothing to clone.
 		tasks.Go(func() {
 			registry.mu.Lock()
 			number := len(registry.patients) + 1
@@ -81,9 +70,8 @@ func sharedMap() (int, int, int64) {
 // ANCHOR_END: shared_map
 
 // ANCHOR: lock_released
-// enrolLockReleased lets go for the write and takes the lock again to
-// record. Every goroutine reads the count before any has recorded: they
-// all get the same number.
+// enrolLockReleased lets go for the write and locks again to record: every
+// goroutine reads the count before any has recorded, so all get one number.
 func enrolLockReleased(registry *registry, patient int) {
 	registry.mu.Lock()
 	number := len(registry.patients) + 1
@@ -125,15 +113,13 @@ func distinct(numbers iter.Seq[int]) int {
 }
 
 // ANCHOR: actor
-// enrolment is a question for the registry's owner, with the channel for
-// its answer.
+// enrolment is a question for the registry's owner, and where to answer.
 type enrolment struct {
 	patient int
 	reply   chan<- int
 }
 
-// registryOwner owns the map: no lock, because no other goroutine can
-// reach it.
+// registryOwner owns the map: no lock, for no other goroutine can reach it.
 func registryOwner(inbox <-chan enrolment) {
 	patients := map[int]int{}
 	for question := range inbox {
@@ -157,8 +143,7 @@ func actorMap() int {
 		})
 	}
 	asking.Wait()
-	// The owner's range loop ends; in Rust, dropping the last Sender does it.
-	close(inbox)
+	close(inbox) // ends the owner's loop, as dropping the last Sender does
 	return distinct(slices.Values(numbers))
 }
 

@@ -1,15 +1,10 @@
 // Lesson 11 in Go: a select loop that loses a report.
 //
 // The twin of lessons/src/bin/11_select.rs. A Go select case is one channel
-// operation: a receive takes a report or takes nothing, and a case's body
-// runs to its end, so the Rust lesson's trap has no direct Go form. Its
-// nearest twin is a case whose channel comes from a goroutine started anew
-// each time round: when the heartbeat wins, that goroutine already holds a
-// report and nobody will ever take it. It blocks on its send for good, a leak
-// as in lesson 03, and the report is stored nowhere. The fixes are the same:
-// keep the one goroutine across turns, or receive from the queue in the
-// select and check in the case body. Go's ticker drops the ticks missed
-// meanwhile, as tokio's interval does with MissedTickBehavior::Skip.
+// operation, so the trap's nearest Go form is a case fed by a goroutine
+// started anew each turn: when the heartbeat wins, that goroutine holds a
+// report nobody will take, blocked on its send for good (a leak, as in 03).
+// The fixes are the same; Go's ticker drops missed ticks, as Skip does.
 //
 // Run: go run ./lessons/go/11_select      (go test ./lessons/go/11_select: fake clock)
 package main
@@ -22,10 +17,8 @@ import (
 	"async-clinic/lessons/go/clinic"
 )
 
-const (
-	shift = 2_500 * time.Millisecond
-	check = 400 * time.Millisecond
-)
+// How long a shift is, and checking one report.
+const shift, check = 2_500 * time.Millisecond, 400 * time.Millisecond
 
 func main() {
 	clinic.Main(run)
@@ -34,27 +27,21 @@ func main() {
 func run() {
 	nine := time.Now()
 	clinic.Say("-- select on a fresh take-and-check goroutine each time round")
-	desk, queue := fourReports()
-	lossyLoop(queue, nine)
-	close(desk)
+	shiftOf(lossyLoop, nine)
 	clinic.Say("-- the same goroutine kept across turns of the loop")
-	desk, queue = fourReports()
-	keptLoop(queue, nine.Add(shift))
-	close(desk)
+	shiftOf(keptLoop, nine.Add(shift))
 	clinic.Say("-- select on the queue only; the check in the case body")
-	desk, queue = fourReports()
-	receiveOnlyLoop(queue, nine.Add(2*shift))
-	close(desk)
+	shiftOf(receiveOnlyLoop, nine.Add(2*shift))
 }
 
-// fourReports is a queue with four reports in it at 9 a.m.; the desk stays
-// open for more until the shift's loop is over.
-func fourReports() (chan<- string, <-chan string) {
+// shiftOf runs loop on a queue of four reports, open until the shift is over.
+func shiftOf(loop func(<-chan string, time.Time), start time.Time) {
 	queue := make(chan string, 8)
 	for patient := 1; patient <= 4; patient++ {
 		queue <- fmt.Sprintf("P-%03d", patient)
 	}
-	return queue, queue
+	loop(queue, start)
+	close(queue)
 }
 
 // ANCHOR: lossy
@@ -80,9 +67,8 @@ func lossyLoop(queue <-chan string, start time.Time) {
 // ANCHOR_END: lossy
 
 // ANCHOR: take_and_check
-// takeAndCheck takes the next report in a goroutine of its own and checks
-// it: 0.4 s waiting on the rules service. It hands the report over on the
-// channel it returns, or waits forever for someone to take it.
+// takeAndCheck takes the next report and checks it (0.4 s), in a goroutine
+// that hands it over on the channel returned, or waits forever to.
 func takeAndCheck(queue <-chan string) <-chan string {
 	checked := make(chan string)
 	go func() {
@@ -104,8 +90,7 @@ func keptLoop(queue <-chan string, start time.Time) {
 	defer heartbeat.Stop()
 	shiftOver := time.After(time.Until(start.Add(shift)))
 	var stored []string
-	// One goroutine, started before the loop; a new one only when it has
-	// handed its report over.
+	// One goroutine before the loop; a new one once it has handed over.
 	next := takeAndCheck(queue)
 	for {
 		select {
@@ -144,8 +129,7 @@ func receiveOnlyLoop(queue <-chan string, start time.Time) {
 			return
 		case due := <-heartbeat.C:
 			beat(due, stored)
-		// A receive takes a report or it does not. The check runs in the
-		// body, which nothing races.
+		// A receive takes a report or nothing; nothing races the body.
 		case report := <-queue:
 			time.Sleep(check)
 			stored = append(stored, report)
@@ -156,9 +140,8 @@ func receiveOnlyLoop(queue <-chan string, start time.Time) {
 // ANCHOR_END: recv_only
 
 func beat(due time.Time, stored []string) {
-	dueAt := clinic.Elapsed() - time.Since(due)
-	clinic.Say("heartbeat (due %.1f s): stored %s",
-		dueAt.Seconds(), strings.Join(stored, " "))
+	dueAt := (clinic.Elapsed() - time.Since(due)).Seconds()
+	clinic.Say("heartbeat (due %.1f s): stored %s", dueAt, strings.Join(stored, " "))
 }
 
 func tally(stored []string) {

@@ -1,14 +1,10 @@
 // Lesson 12 in Go: limits. A semaphore in front of the database, a pace for SMS.
 //
-// The twin of lessons/src/bin/12_limits.rs. The database takes 3 connections
-// and refuses a 4th, so six reports at once are three errors. Go's semaphore
-// is a buffered channel of 3 empty structs: a goroutine sends to take a
-// permit, and waits while all 3 are taken, holding no connection and no
-// thread; it receives to give the permit back. Goroutines waiting to send on
-// a full channel are served first come, first served, as tokio's semaphore
-// serves its tasks. The SMS gateway takes 5 reminders a second: a ticker
-// paces them, and Go's ticker drops the ticks a slow receiver missed, as
-// tokio's interval does with MissedTickBehavior::Skip.
+// The twin of lessons/src/bin/12_limits.rs. The database refuses a 4th
+// connection. Go's semaphore is a buffered channel of 3 empty structs: send
+// to take a permit (waiting, first come first served, while all are taken),
+// receive to give it back. A ticker paces the SMS gateway's 5 a second, and
+// drops the ticks a slow receiver missed, as tokio's Skip does.
 //
 // Run: go run ./lessons/go/12_limits      (go test ./lessons/go/12_limits: fake clock)
 package main
@@ -23,10 +19,7 @@ import (
 )
 
 // What the database takes at once, and the SMS gateway a second.
-const (
-	connections  = 3
-	smsPerSecond = 5
-)
+const connections, smsPerSecond = 3, 5
 
 func main() {
 	clinic.Main(run)
@@ -109,8 +102,7 @@ func store(open *atomic.Int64, n int, write time.Duration) bool {
 // ANCHOR_END: store
 
 // ANCHOR: paced
-// pacedReminders sends count reminders, one a tick from first; it returns
-// how many were refused.
+// pacedReminders sends count reminders, one a tick from first: how many fail?
 func pacedReminders(first time.Time, every time.Duration, count int) int {
 	gateway, refused := newGateway(), 0
 	time.Sleep(time.Until(first))

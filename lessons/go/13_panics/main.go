@@ -1,14 +1,10 @@
 // Lesson 13 in Go: a worker panics on a malformed report.
 //
-// The twin of lessons/src/bin/13_panics.rs. One app sends a pain score as a
-// word, and the worker panics. Here Go and Rust part ways. In tokio a panic
-// ends its task, and its JoinHandle hands the panic back. In Go a panic that
-// no deferred recover() stops ends the whole program, every goroutine and
-// every report in flight with it, exit status 2. So a Go worker that may
-// panic runs under a recover, and that is what the first three parts do. A
-// channel has no owner: the worker's death does not close the queue, and the
-// reports it had not taken stay in it. The last part, in Go only, leaves the
-// recover out, and the program dies mid-shift.
+// The twin of lessons/src/bin/13_panics.rs. A pain score sent as a word makes
+// the worker panic. In tokio that ends its task; in Go a panic no deferred
+// recover() stops ends the whole program, exit status 2. So the first three
+// parts run under a recover; the last, in Go only, does not. And a channel has
+// no owner: a worker's death neither closes the queue nor empties it.
 //
 // Run: go run ./lessons/go/13_panics      (go test ./lessons/go/13_panics: fake clock)
 package main
@@ -47,10 +43,7 @@ func run() {
 	clinic.Say("--- no recover(): a panic in any goroutine ends the program")
 	queue = fill(start.Add(clinic.Ms(2_600)))
 	done := make(chan struct{})
-	go func() {
-		work(queue, "worker")
-		close(done)
-	}()
+	go func() { work(queue, "worker"); close(done) }()
 	<-done
 	clinic.Say("main: never printed: the program is gone")
 }
@@ -65,8 +58,7 @@ func work(queue <-chan report, name string) {
 	}
 }
 
-// store stores one report; if it panics, its deferred line says which report
-// went down with it.
+// store stores one report; its deferred line names a report a panic took.
 func (r *report) store(name string) {
 	stored := false
 	defer func() {
@@ -83,8 +75,7 @@ func (r *report) store(name string) {
 	clinic.Say("%s: stored P-%03d (pain %d)", name, r.n, pain)
 }
 
-// spawn runs f in a goroutine under a recover() and hands back what it
-// panicked with, or nil: Go's nearest to a JoinHandle.
+// spawn runs f under a recover(), handing back its panic or nil: a JoinHandle.
 func spawn(f func()) <-chan any {
 	failed := make(chan any, 1)
 	go func() {
@@ -94,8 +85,7 @@ func spawn(f func()) <-chan any {
 	return failed
 }
 
-// supervise starts a new worker each time one panics, until one ends on
-// its own.
+// supervise starts a new worker each time one panics, until one ends well.
 func supervise(queue chan report) {
 	for n := 1; ; n++ {
 		name := fmt.Sprintf("worker %d", n)
@@ -110,43 +100,37 @@ func supervise(queue chan report) {
 // ANCHOR_END: workers
 
 // ANCHOR: join_set
-// riskChecks runs three checks of one report as a group. One panics; the
-// group's context is cancelled, and the other two stop at their next select:
-// Go cannot abort a goroutine, only ask it to stop.
+// riskChecks runs three checks of one report as a group; when one panics, the
+// others are asked to stop: Go cannot abort a goroutine.
 func riskChecks(started time.Time) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	ended := make(chan any, 3)
-	for _, c := range []struct {
-		check string
-		takes int
-	}{{"pain trend", 500}, {"free text", 100}, {"meds", 800}} {
+	checks := map[string]int{"pain trend": 500, "free text": 100, "meds": 800}
+	for check, takes := range checks {
 		go func() {
 			defer func() { ended <- recover() }()
 			select {
-			case <-time.After(time.Until(started.Add(clinic.Ms(c.takes)))):
+			case <-time.After(time.Until(started.Add(clinic.Ms(takes)))):
 			case <-ctx.Done():
 				return
 			}
 			// P-006's note came in Latin-1, not UTF-8.
-			if c.check == "free text" && !utf8.Valid([]byte("tr\xe8s forte")) {
+			if check == "free text" && !utf8.Valid([]byte("tr\xe8s forte")) {
 				panic("a UTF-8 note")
 			}
-			clinic.Say("risk: %s check done", c.check)
+			clinic.Say("risk: %s check done", check)
 		}()
 	}
-	// The first check to end, at 0.1 s, is the one that panics.
-	caught := <-ended
+	caught := <-ended // the first to end, at 0.1 s, is the one that panics
 	clinic.Say("risk: the first check to end panicked: %t", caught != nil)
 	cancel()
-	// Past the slowest check's 0.8 s: a cancelled check never says "done".
-	time.Sleep(time.Until(started.Add(clinic.Ms(1_000))))
+	time.Sleep(time.Until(started.Add(clinic.Ms(1_000)))) // past the slowest, 0.8 s
 	clinic.Say("risk: alive tasks %d: the other two were cancelled", clinic.Alive())
 }
 
 // ANCHOR_END: join_set
 
-// report is a report, due stored 0.2 s after the one before.
+// report is due stored 0.2 s after the one before.
 type report struct {
 	n    int
 	pain string
