@@ -1,0 +1,908 @@
+//! The timeline recorder: what a lesson's tasks did, drawn as an SVG.
+//!
+//! A lesson marks what its transcript cannot show: how long someone waited or
+//! worked ([`waiting`], [`working`]), who handed what to whom ([`handoff`]) and
+//! the moments that matter ([`mark`]). Every [`say!`](crate::say) line is
+//! recorded too, as a tick on the lane of the actor named before its first `:`;
+//! a line starting with `-` opens a new part of the lesson.
+//!
+//! Nothing is kept unless the lesson runs with `--timeline FILE`: then the
+//! harness collects the records and, after the lesson ends, writes the picture
+//! (see [`render`]): a lane per actor, a time axis in seconds, solid bars for
+//! working, hatched bars for waiting, arrows for hand-offs, diamonds for moments.
+//!
+//! Records may come from any thread. On the lesson's thread and its blocking
+//! pool the time is the lesson clock (virtual with `--fast`). On the threads of
+//! [`on_worker_threads`](crate::on_worker_threads), whose runtime keeps real
+//! time, a record carries the lesson time at which that part started (plus the
+//! real time since, on the real clock only), as the part's transcript lines do.
+
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::time::{Duration, Instant};
+
+/// Working is drawn solid, waiting hatched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Working,
+    Waiting,
+}
+
+/// One thing the picture shows.
+#[derive(Debug, Clone, PartialEq)]
+enum Record {
+    Bar {
+        lane: usize,
+        activity: Activity,
+        label: String,
+        from: Duration,
+        to: Option<Duration>,
+    },
+    Handoff {
+        from: usize,
+        to: usize,
+        label: String,
+        at: Duration,
+    },
+    Mark {
+        lane: usize,
+        label: String,
+        at: Duration,
+    },
+    /// A transcript line; `line` is `None` when its text varies by machine.
+    Tick {
+        lane: usize,
+        line: Option<String>,
+        at: Duration,
+    },
+    Part {
+        caption: String,
+        at: Duration,
+    },
+}
+
+/// Everything recorded during one run: lanes in drawing order, then records
+/// in the order they were made.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    lanes: Vec<String>,
+    fixed_lanes: bool,
+    records: Vec<Record>,
+    start: Option<Instant>,
+    end: Option<Duration>,
+}
+
+static RECORDING: AtomicBool = AtomicBool::new(false);
+static TIMELINE: Mutex<Timeline> = Mutex::new(Timeline {
+    lanes: Vec::new(),
+    fixed_lanes: false,
+    records: Vec::new(),
+    start: None,
+    end: None,
+});
+
+thread_local! {
+    // Set on the threads of `on_worker_threads`: the lesson time when the part
+    // started, the real instant it started, and whether the lesson clock is paused.
+    static WORKER_PART: Cell<Option<(Duration, std::time::Instant, bool)>> =
+        const { Cell::new(None) };
+}
+
+/// The recorder's lock. A panic elsewhere while it was held leaves the records
+/// usable, so a poisoned lock is taken over rather than passed on as a panic.
+fn timeline() -> MutexGuard<'static, Timeline> {
+    TIMELINE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn recording() -> bool {
+    RECORDING.load(Ordering::Relaxed)
+}
+
+/// Runs `f` on the timeline if one is being recorded.
+fn with_timeline<T>(f: impl FnOnce(&mut Timeline, Duration) -> T) -> Option<T> {
+    if !recording() {
+        return None;
+    }
+    let at = worker_time();
+    let mut timeline = timeline();
+    let at = at.unwrap_or_else(|| timeline.now());
+    Some(f(&mut timeline, at))
+}
+
+fn worker_time() -> Option<Duration> {
+    WORKER_PART.get().map(|(base, started, paused)| match paused {
+        true => base,
+        false => base + started.elapsed(),
+    })
+}
+
+/// Starts recording: called by the harness for `--timeline FILE`.
+pub(crate) fn start_recording() {
+    *timeline() = Timeline::default();
+    RECORDING.store(true, Ordering::Relaxed);
+}
+
+/// The lesson clock has started (on the lesson's thread, in its runtime).
+pub(crate) fn lesson_started() {
+    if recording() {
+        timeline().start = Some(Instant::now());
+    }
+}
+
+/// The lesson's body has returned: bars still open end here.
+pub(crate) fn lesson_ended() {
+    let _ = with_timeline(|timeline, at| {
+        timeline.end.get_or_insert(at);
+    });
+}
+
+/// Stops recording and hands over what was recorded.
+pub(crate) fn finish() -> Timeline {
+    RECORDING.store(false, Ordering::Relaxed);
+    std::mem::take(&mut *timeline())
+}
+
+/// Marks the calling thread as a worker of a part that started at lesson
+/// time `base` (see the module's notes on threads).
+pub(crate) fn enter_worker_part(
+    base: Duration,
+    started: std::time::Instant,
+    paused: bool,
+) {
+    WORKER_PART.set(Some((base, started, paused)));
+}
+
+/// A bar on `actor`'s lane, drawn hatched, from now until the guard drops.
+#[must_use = "the bar ends when the Span drops: bind it, `let _waiting = ...`"]
+pub fn waiting(actor: &str, label: impl Into<String>) -> Span {
+    span(actor, Activity::Waiting, label.into())
+}
+
+/// A bar on `actor`'s lane, drawn solid, from now until the guard drops.
+#[must_use = "the bar ends when the Span drops: bind it, `let _working = ...`"]
+pub fn working(actor: &str, label: impl Into<String>) -> Span {
+    span(actor, Activity::Working, label.into())
+}
+
+fn span(actor: &str, activity: Activity, label: String) -> Span {
+    let index = with_timeline(|timeline, from| {
+        let lane = timeline.lane(actor);
+        timeline.records.push(Record::Bar { lane, activity, label, from, to: None });
+        timeline.records.len() - 1
+    });
+    Span { index }
+}
+
+/// An arrow from `from`'s lane to `to`'s at this instant.
+pub fn handoff(from: &str, to: &str, label: impl Into<String>) {
+    let label = label.into();
+    let _ = with_timeline(|timeline, at| {
+        let (from, to) = (timeline.lane(from), timeline.lane(to));
+        timeline.records.push(Record::Handoff { from, to, label, at });
+    });
+}
+
+/// A named moment on `actor`'s lane: gave up, cancelled, lost, refused...
+pub fn mark(actor: &str, label: impl Into<String>) {
+    let label = label.into();
+    let _ = with_timeline(|timeline, at| {
+        let lane = timeline.lane(actor);
+        timeline.records.push(Record::Mark { lane, label, at });
+    });
+}
+
+/// Fixes the lanes and their order; call it first. From then on a `say!` line
+/// ticks only these lanes, while a bar, hand-off or mark naming another actor
+/// still adds a lane below them.
+pub fn lanes(names: &[&str]) {
+    let _ = with_timeline(|timeline, _| {
+        for name in names {
+            timeline.lane(name);
+        }
+        timeline.fixed_lanes = true;
+    });
+}
+
+/// Records a transcript line (without its stamp): called by `say!`.
+pub(crate) fn said(line: &str) {
+    let _ = with_timeline(|timeline, at| timeline.said(line, at));
+}
+
+/// A bar in the making: it ends when this drops, or at [`Span::end`].
+#[derive(Debug)]
+pub struct Span {
+    index: Option<usize>,
+}
+
+impl Span {
+    /// Ends the bar now.
+    pub fn end(self) {}
+
+    /// Awaits `future`, then ends the bar: `working("lab", "analyses")
+    /// .during(sleep(ms(1_000))).await` draws that second as work.
+    pub async fn during<F: std::future::Future>(self, future: F) -> F::Output {
+        let output = future.await;
+        drop(self);
+        output
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        let Some(index) = self.index else { return };
+        let _ = with_timeline(|timeline, now| {
+            let end = timeline.end;
+            if let Some(Record::Bar { to: to @ None, .. }) =
+                timeline.records.get_mut(index)
+            {
+                // A task dropped with the runtime ends its bar when the lesson ended.
+                *to = Some(end.map_or(now, |end| end.min(now)));
+            }
+        });
+    }
+}
+
+impl Timeline {
+    fn now(&self) -> Duration {
+        self.start.map_or(Duration::ZERO, |start| {
+            Instant::now().saturating_duration_since(start)
+        })
+    }
+
+    fn lane(&mut self, actor: &str) -> usize {
+        let actor = actor.trim();
+        match self.lanes.iter().position(|lane| lane == actor) {
+            Some(lane) => lane,
+            None => {
+                self.lanes.push(actor.to_owned());
+                self.lanes.len() - 1
+            }
+        }
+    }
+
+    fn said(&mut self, line: &str, at: Duration) {
+        let text = line.trim();
+        if text.starts_with('-') {
+            let caption = text.trim_start_matches(['-', ' ']).to_owned();
+            self.records.push(Record::Part { caption, at });
+            return;
+        }
+        let Some((actor, _)) = text.split_once(':') else { return };
+        let actor = actor.trim();
+        if actor.is_empty() {
+            return;
+        }
+        let lane = match self.lanes.iter().position(|lane| lane == actor) {
+            Some(lane) => lane,
+            None if self.fixed_lanes => return,
+            None => self.lane(actor),
+        };
+        let line = (!text.contains("varies by machine")).then(|| text.to_owned());
+        self.records.push(Record::Tick { lane, line, at });
+    }
+
+    /// The records as drawn: a bar still open ends with the lesson, and a bar
+    /// that lasted no time at all (a wait that did not wait) is left out.
+    fn settled(&self) -> Timeline {
+        let end = self.end;
+        let records = self.records.iter().filter_map(|record| match record {
+            Record::Bar { lane, activity, label, from, to } => {
+                let to = to.or(end).unwrap_or(*from);
+                (to > *from).then(|| Record::Bar {
+                    lane: *lane,
+                    activity: *activity,
+                    label: label.clone(),
+                    from: *from,
+                    to: Some(to),
+                })
+            }
+            other => Some(other.clone()),
+        });
+        Timeline {
+            lanes: self.lanes.clone(),
+            fixed_lanes: self.fixed_lanes,
+            records: records.collect(),
+            start: self.start,
+            end,
+        }
+    }
+
+    /// Where the time axis ends: the lesson's end, or the last record.
+    fn last_moment(&self) -> Duration {
+        let latest = self.records.iter().map(|record| match record {
+            Record::Bar { from, to, .. } => to.unwrap_or(*from),
+            Record::Handoff { at, .. }
+            | Record::Mark { at, .. }
+            | Record::Tick { at, .. }
+            | Record::Part { at, .. } => *at,
+        });
+        latest.chain(self.end).max().unwrap_or(Duration::ZERO)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Drawing. Sizes are in CSS pixels at the book's content width (750 px); the
+// SVG scales with the page. Numbers are written with one decimal, records in
+// the order they were made: the same run gives the same bytes.
+
+const WIDTH: f64 = 750.0;
+const MARGIN: f64 = 12.0;
+const FONT: f64 = 13.0;
+const LANE_FONT: f64 = 14.0;
+/// A generous average glyph width for a sans-serif face, as a share of the font
+/// size: label boxes are estimated with it, so they err on the wide side.
+const GLYPH: f64 = 0.62;
+const ROW: f64 = 17.0;
+const BAR_TOP: f64 = 8.0;
+const BAR: f64 = 16.0;
+const LABEL_GAP: f64 = 10.0;
+
+const INK: &str = "#1a1a1a";
+const WORK: &str = "#2c5d8f";
+const WAIT: &str = "#b35900";
+const GRID: &str = "#d9d9d9";
+
+fn text_width(text: &str, font: f64) -> f64 {
+    text.chars().count() as f64 * font * GLYPH
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Seconds as the picture writes them: `2 s`, `2.5 s`.
+fn seconds(at: Duration) -> String {
+    let secs = at.as_secs_f64();
+    if (secs - secs.round()).abs() < 0.05 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{secs:.1} s")
+    }
+}
+
+/// Spacing of the axis' ticks: the smallest step giving at most ten intervals.
+fn axis_step(span_secs: f64) -> f64 {
+    const STEPS: [f64; 10] = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0];
+    STEPS.into_iter().find(|step| span_secs / step <= 10.0).unwrap_or(120.0)
+}
+
+/// A label to place in one of the rows under a lane's bars (or above all
+/// lanes, for part captions): wanted at `x`, `width` wide.
+struct Label {
+    anchor: f64,
+    x: f64,
+    width: f64,
+    text: String,
+    bold: bool,
+    row: usize,
+}
+
+/// Stacks labels into rows, left to right: each goes in the first row where
+/// it clears the label before it by a gap, so no two labels overlap.
+fn stack(labels: &mut [Label], left: f64, right: f64) -> usize {
+    for label in labels.iter_mut() {
+        label.x = label.x.min(right - label.width).max(left);
+    }
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|a, b| labels[*a].x.total_cmp(&labels[*b].x).then(a.cmp(b)));
+    let mut row_ends: Vec<f64> = Vec::new();
+    for index in order {
+        let label = &mut labels[index];
+        let row = row_ends.iter().position(|end| *end + LABEL_GAP <= label.x);
+        let row = row.unwrap_or_else(|| {
+            row_ends.push(f64::MIN);
+            row_ends.len() - 1
+        });
+        row_ends[row] = label.x + label.width;
+        label.row = row;
+    }
+    row_ends.len()
+}
+
+/// Draws `timeline` as a static SVG titled `title`.
+pub fn render(title: &str, timeline: &Timeline) -> String {
+    let timeline = &timeline.settled();
+    let end = timeline.last_moment().as_secs_f64().max(0.1);
+    let step = axis_step(end);
+    let axis_end = (end / step - 1e-9).ceil().max(1.0) * step;
+    let lane_names = &timeline.lanes;
+
+    let names_width = lane_names
+        .iter()
+        .map(|name| text_width(name, LANE_FONT))
+        .fold(40.0, f64::max)
+        .min(240.0);
+    let left = MARGIN + names_width + 12.0;
+    let right = WIDTH - MARGIN - 8.0;
+    let x_of = |at: Duration| left + at.as_secs_f64() / axis_end * (right - left);
+
+    // Part captions, above the lanes.
+    let mut captions: Vec<Label> = Vec::new();
+    let mut dividers: Vec<f64> = Vec::new();
+    for record in &timeline.records {
+        if let Record::Part { caption, at } = record {
+            let x = x_of(*at);
+            dividers.push(x);
+            let width = text_width(caption, FONT);
+            captions.push(Label {
+                anchor: x,
+                x: x + 3.0,
+                width,
+                text: caption.clone(),
+                bold: false,
+                row: 0,
+            });
+        }
+    }
+    let caption_rows = stack(&mut captions, MARGIN, WIDTH - MARGIN);
+
+    // Each lane's labels: bars, hand-offs (on the upper of the two lanes), marks.
+    let mut lane_labels: Vec<Vec<Label>> =
+        lane_names.iter().map(|_| Vec::new()).collect();
+    for record in &timeline.records {
+        let (lane, anchor, text, bold) = match record {
+            Record::Bar { lane, label, from, .. } => {
+                (*lane, x_of(*from), label, false)
+            }
+            Record::Handoff { from, to, label, at } => {
+                ((*from).min(*to), x_of(*at), label, false)
+            }
+            Record::Mark { lane, label, at } => (*lane, x_of(*at), label, true),
+            _ => continue,
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let width = text_width(text, FONT);
+        let x = if bold { anchor - 5.0 } else { anchor + 3.0 };
+        lane_labels[lane].push(Label {
+            anchor,
+            x,
+            width,
+            text: text.clone(),
+            bold,
+            row: 0,
+        });
+    }
+    let mut lane_tops = Vec::new();
+    let mut y = MARGIN
+        + caption_rows as f64 * ROW
+        + if caption_rows > 0 { 6.0 } else { 0.0 };
+    let lanes_top = y;
+    for labels in &mut lane_labels {
+        lane_tops.push(y);
+        let rows = stack(labels, left, right);
+        y += BAR_TOP + BAR + 6.0 + rows as f64 * ROW + 6.0;
+    }
+    let lanes_bottom = y;
+    let axis_y = lanes_bottom + 4.0;
+    let legend_y = axis_y + 40.0;
+    let height = legend_y + 16.0 + MARGIN;
+    let bar_mid = |lane: usize| lane_tops[lane] + BAR_TOP + BAR / 2.0;
+
+    let mut svg = String::new();
+    let w = &mut svg;
+    let _ = writeln!(
+        w,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH:.0}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {WIDTH:.0} {height:.0}\" role=\"img\" aria-labelledby=\"title desc\" \
+         font-family=\"'DejaVu Sans', Verdana, sans-serif\" font-size=\"{FONT:.0}\">"
+    );
+    let _ = writeln!(w, "<title id=\"title\">{}</title>", escape(title));
+    let _ = writeln!(w, "<desc id=\"desc\">{}</desc>", escape(&describe(timeline)));
+    let _ = writeln!(
+        w,
+        "<defs>\n<pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" \
+         patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#fff\"/>\
+         <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"{WAIT}\" stroke-width=\"3\"/></pattern>\n\
+         <marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" \
+         markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" \
+         fill=\"{INK}\"/></marker>\n</defs>"
+    );
+    let _ = writeln!(w, "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>");
+
+    // Grid and axis.
+    let mut tick = 0.0;
+    while tick <= axis_end + 1e-9 {
+        let x = left + tick / axis_end * (right - left);
+        let _ = writeln!(
+            w,
+            "<line x1=\"{x:.1}\" y1=\"{lanes_top:.1}\" x2=\"{x:.1}\" y2=\"{axis_y:.1}\" stroke=\"{GRID}\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{INK}\">{}</text>",
+            axis_y + 16.0,
+            seconds(Duration::from_secs_f64(tick))
+        );
+        tick += step;
+    }
+    let _ = writeln!(
+        w,
+        "<line x1=\"{left:.1}\" y1=\"{axis_y:.1}\" x2=\"{right:.1}\" y2=\"{axis_y:.1}\" stroke=\"{INK}\"/>\
+         <text x=\"{right:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{INK}\">time since the lesson started</text>",
+        axis_y + 32.0
+    );
+
+    // Lanes: separators and names.
+    for (lane, name) in lane_names.iter().enumerate() {
+        let top = lane_tops[lane];
+        if lane > 0 {
+            let _ = writeln!(
+                w,
+                "<line x1=\"{MARGIN:.1}\" y1=\"{top:.1}\" x2=\"{:.1}\" y2=\"{top:.1}\" stroke=\"{GRID}\"/>",
+                WIDTH - MARGIN
+            );
+        }
+        let _ = writeln!(
+            w,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"{LANE_FONT:.0}\" \
+             font-weight=\"bold\" fill=\"{INK}\">{}</text>",
+            left - 10.0,
+            bar_mid(lane) + 5.0,
+            escape(name)
+        );
+    }
+
+    // Part dividers and their captions.
+    let caption_rows_bottom = MARGIN + caption_rows as f64 * ROW;
+    for (divider, caption) in dividers.iter().zip(&captions) {
+        let _ = writeln!(
+            w,
+            "<line x1=\"{divider:.1}\" y1=\"{:.1}\" x2=\"{divider:.1}\" y2=\"{axis_y:.1}\" \
+             stroke=\"{INK}\" stroke-dasharray=\"4 3\"/>",
+            MARGIN + caption.row as f64 * ROW + 4.0,
+        );
+        let _ = writeln!(
+            w,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-style=\"italic\" fill=\"{INK}\">{}</text>",
+            caption.x.max(caption.anchor + 3.0).min(WIDTH - MARGIN - caption.width),
+            MARGIN + caption.row as f64 * ROW + 13.0,
+            escape(&caption.text)
+        );
+    }
+    let _ = caption_rows_bottom;
+
+    // Bars, then ticks, then arrows and marks on top.
+    for record in &timeline.records {
+        if let Record::Bar { lane, activity, label, from, to } = record {
+            let to = to.or(timeline.end).unwrap_or(*from);
+            let (x1, x2) = (x_of(*from), x_of(to));
+            let width = (x2 - x1).max(2.0);
+            let (fill, what) = match activity {
+                Activity::Working => (WORK.to_owned(), "working"),
+                Activity::Waiting => ("url(#hatch)".to_owned(), "waiting"),
+            };
+            let stroke = match activity {
+                Activity::Working => WORK,
+                Activity::Waiting => WAIT,
+            };
+            let _ = writeln!(
+                w,
+                "<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{BAR:.1}\" \
+                 fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\"><title>{}</title></rect>",
+                lane_tops[*lane] + BAR_TOP,
+                escape(&format!(
+                    "{what}, {} to {}: {label}",
+                    seconds(*from),
+                    seconds(to)
+                ))
+            );
+        }
+    }
+    for record in &timeline.records {
+        if let Record::Tick { lane, line, at } = record {
+            let x = x_of(*at);
+            let top = lane_tops[*lane] + BAR_TOP;
+            let tooltip = line
+                .as_deref()
+                .map(|line| format!("<title>{}</title>", escape(line)));
+            let _ = writeln!(
+                w,
+                "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{INK}\" \
+                 stroke-width=\"1.5\">{}</line>",
+                top - 5.0,
+                top + 3.0,
+                tooltip.unwrap_or_default()
+            );
+        }
+    }
+    for record in &timeline.records {
+        match record {
+            Record::Handoff { from, to, label, at } if from != to => {
+                let x = x_of(*at);
+                let (y1, y2) = (bar_mid(*from), bar_mid(*to));
+                let (y1, y2) = if y1 < y2 {
+                    (y1 + 4.0, y2 - 6.0)
+                } else {
+                    (y1 - 4.0, y2 + 6.0)
+                };
+                let _ = writeln!(
+                    w,
+                    "<line x1=\"{x:.1}\" y1=\"{y1:.1}\" x2=\"{x:.1}\" y2=\"{y2:.1}\" stroke=\"{INK}\" \
+                     stroke-width=\"2\" marker-end=\"url(#arrow)\"><title>{}</title></line>",
+                    escape(&format!(
+                        "{}: {} to {}: {label}",
+                        seconds(*at),
+                        lane_names[*from],
+                        lane_names[*to]
+                    ))
+                );
+            }
+            Record::Handoff { from: lane, at, .. }
+            | Record::Mark { lane, at, .. } => {
+                let (x, y) = (x_of(*at), bar_mid(*lane));
+                let _ = writeln!(
+                    w,
+                    "<path d=\"M{x:.1},{:.1} L{:.1},{y:.1} L{x:.1},{:.1} L{:.1},{y:.1} z\" fill=\"{INK}\" \
+                     stroke=\"#fff\" stroke-width=\"1.5\"/>",
+                    y - 8.0,
+                    x + 8.0,
+                    y + 8.0,
+                    x - 8.0
+                );
+            }
+            _ => {}
+        }
+    }
+
+    // Labels under each lane's bars, with a leader line when a label sits
+    // below another one or away from what it names.
+    for (lane, labels) in lane_labels.iter().enumerate() {
+        let first_row = lane_tops[lane] + BAR_TOP + BAR + 6.0;
+        for label in labels {
+            let baseline = first_row + label.row as f64 * ROW + 12.0;
+            if label.row > 0
+                || label.x > label.anchor + 4.0
+                || label.x + 6.0 < label.anchor
+            {
+                let _ = writeln!(
+                    w,
+                    "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\"/>",
+                    label.anchor,
+                    lane_tops[lane] + BAR_TOP + BAR + 1.0,
+                    label.anchor,
+                    baseline - 11.0
+                );
+            }
+            let weight = if label.bold { " font-weight=\"bold\"" } else { "" };
+            let _ = writeln!(
+                w,
+                "<text x=\"{:.1}\" y=\"{baseline:.1}\"{weight} fill=\"{INK}\">{}</text>",
+                label.x,
+                escape(&label.text)
+            );
+        }
+    }
+
+    legend(w, legend_y);
+    let _ = writeln!(w, "</svg>");
+    svg
+}
+
+/// Draws a legend entry's shape with its left edge at `x`.
+type Shape<'a> = &'a dyn Fn(f64) -> String;
+
+/// The key under the axis: what solid, hatched, arrow, diamond and tick mean.
+fn legend(w: &mut String, y: f64) {
+    let bar = |fill: &str, stroke: &str, x: f64| {
+        format!(
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"26\" height=\"12\" fill=\"{fill}\" \
+             stroke=\"{stroke}\" stroke-width=\"1.5\"/>",
+            y + 2.0
+        )
+    };
+    let arrow = |x: f64| {
+        format!(
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{INK}\" \
+             stroke-width=\"2\" marker-end=\"url(#arrow)\"/>",
+            y + 8.0,
+            x + 24.0,
+            y + 8.0
+        )
+    };
+    let diamond = |x: f64| {
+        format!(
+            "<path d=\"M{:.1},{:.1} l7,7 l-7,7 l-7,-7 z\" fill=\"{INK}\"/>",
+            x + 7.0,
+            y + 1.0
+        )
+    };
+    let tick = |x: f64| {
+        format!(
+            "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{INK}\" \
+             stroke-width=\"1.5\"/>",
+            x + 3.0,
+            y + 2.0,
+            x + 3.0,
+            y + 12.0
+        )
+    };
+    let working = |x| bar(WORK, WORK, x);
+    let waiting = |x| bar("url(#hatch)", WAIT, x);
+    let entries: [(Shape, f64, &str); 5] = [
+        (&working, 26.0, "working"),
+        (&waiting, 26.0, "waiting"),
+        (&arrow, 26.0, "hand-off"),
+        (&diamond, 14.0, "moment"),
+        (&tick, 6.0, "a transcript line"),
+    ];
+    let mut x = MARGIN;
+    for (draw, width, text) in entries {
+        let shape = draw(x);
+        let _ = writeln!(
+            w,
+            "{shape}<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{INK}\">{text}</text>",
+            x + width + 5.0,
+            y + 12.0
+        );
+        x += width + 5.0 + text_width(text, FONT) + 18.0;
+    }
+}
+
+/// The picture in words, for screen readers: the lanes, then every bar,
+/// hand-off, mark and part in time order.
+fn describe(timeline: &Timeline) -> String {
+    let lanes = &timeline.lanes;
+    let mut text = format!(
+        "A timeline over {}, one lane per actor, top to bottom: {}.",
+        seconds(timeline.last_moment()),
+        lanes.join(", ")
+    );
+    let mut events: Vec<(Duration, String)> = Vec::new();
+    for record in &timeline.records {
+        let event = match record {
+            Record::Bar { lane, activity, label, from, to } => {
+                let to = to.or(timeline.end).unwrap_or(*from);
+                let what = match activity {
+                    Activity::Working => "works",
+                    Activity::Waiting => "waits",
+                };
+                (
+                    *from,
+                    format!(
+                        "{} {what} until {}: {label}",
+                        lanes[*lane],
+                        seconds(to)
+                    ),
+                )
+            }
+            Record::Handoff { from, to, label, at } => {
+                (*at, format!("{} hands {label} to {}", lanes[*from], lanes[*to]))
+            }
+            Record::Mark { lane, label, at } => {
+                (*at, format!("{}: {label}", lanes[*lane]))
+            }
+            Record::Part { caption, at } => (*at, format!("part: {caption}")),
+            Record::Tick { .. } => continue,
+        };
+        events.push(event);
+    }
+    events.sort_by_key(|(at, _)| *at);
+    for (at, event) in events {
+        let _ = write!(text, " At {}, {event}.", seconds(at));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(millis: u64) -> Duration {
+        Duration::from_millis(millis)
+    }
+
+    fn rendezvous() -> Timeline {
+        let mut timeline = Timeline::default();
+        let (nurse, lab) = (timeline.lane("nurse"), timeline.lane("lab"));
+        timeline.said("--- part one", ms(0));
+        timeline.said("nurse: holding it out", ms(0));
+        timeline.records.push(Record::Bar {
+            lane: nurse,
+            activity: Activity::Waiting,
+            label: "holds P-001's sample out".into(),
+            from: ms(0),
+            to: Some(ms(1_500)),
+        });
+        timeline.records.push(Record::Handoff {
+            from: nurse,
+            to: lab,
+            label: "P-001".into(),
+            at: ms(1_500),
+        });
+        timeline.records.push(Record::Mark {
+            lane: lab,
+            label: "gave up".into(),
+            at: ms(1_500),
+        });
+        timeline.records.push(Record::Mark {
+            lane: lab,
+            label: "lost <1>".into(),
+            at: ms(1_600),
+        });
+        timeline.end = Some(ms(4_500));
+        timeline
+    }
+
+    #[test]
+    fn say_lines_tick_their_actor_and_dashes_open_a_part() {
+        let mut timeline = Timeline::default();
+        timeline.said("nurse: ready", ms(0));
+        timeline.said("--- the fix", ms(100));
+        timeline.said("no colon here", ms(200));
+        timeline.said("+12 MB: 13377 bytes (varies by machine)", ms(300));
+        assert_eq!(timeline.lanes, ["nurse", "+12 MB"]);
+        assert_eq!(
+            timeline.records[1],
+            Record::Part { caption: "the fix".into(), at: ms(100) }
+        );
+        assert_eq!(
+            timeline.records[2],
+            Record::Tick { lane: 1, line: None, at: ms(300) }
+        );
+        timeline.fixed_lanes = true;
+        timeline.said("heartbeat 3: stored", ms(400));
+        assert_eq!(
+            timeline.lanes.len(),
+            2,
+            "fixed lanes take no new actor from say!"
+        );
+    }
+
+    #[test]
+    fn the_picture_is_static_labelled_and_escaped() {
+        let svg = render("Lesson 01 & co", &rendezvous());
+        assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>\n"));
+        assert!(svg.contains("<title id=\"title\">Lesson 01 &amp; co</title>"));
+        assert!(svg.contains("At 1.5 s, nurse hands P-001 to lab."), "{svg}");
+        assert!(svg.contains("lost &lt;1&gt;"));
+        assert!(!svg.contains("<script"));
+        assert!(svg.contains(">4 s</text>"), "the axis reaches the lesson's end");
+        assert_eq!(
+            svg,
+            render("Lesson 01 & co", &rendezvous()),
+            "same input, same bytes"
+        );
+    }
+
+    #[test]
+    fn labels_that_would_collide_go_to_another_row() {
+        let label = |x: f64| Label {
+            anchor: x,
+            x,
+            width: 50.0,
+            text: String::new(),
+            bold: false,
+            row: 0,
+        };
+        let mut labels = [label(100.0), label(120.0), label(200.0), label(140.0)];
+        let rows = stack(&mut labels, 0.0, 700.0);
+        assert_eq!(rows, 3);
+        assert_eq!(labels.map(|label| label.row), [0, 1, 0, 2]);
+        // Pushed back from the right edge, never past it.
+        let mut late = [label(690.0)];
+        stack(&mut late, 0.0, 700.0);
+        assert_eq!(late[0].x, 650.0);
+    }
+
+    #[test]
+    fn the_axis_steps_keep_ten_intervals_or_fewer() {
+        assert_eq!(axis_step(4.5), 0.5);
+        assert_eq!(axis_step(9.5), 1.0);
+        assert_eq!(axis_step(14.0), 2.0);
+        assert_eq!(seconds(ms(2_500)), "2.5 s");
+        assert_eq!(seconds(ms(3_000)), "3 s");
+    }
+}
