@@ -45,7 +45,7 @@ use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
 pub mod timeline;
-pub use timeline::{handoff, lanes, mark, waiting, working};
+pub use timeline::{Span, handoff, lanes, mark, waiting, working};
 
 /// Which clock a lesson runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

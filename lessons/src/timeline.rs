@@ -263,6 +263,21 @@ impl Timeline {
         }
     }
 
+    /// The lane a `say!` line's actor ticks: the lane of that name, or else
+    /// the lane whose name starts it (`handler P-001` ticks a lane `handler`).
+    fn lane_of(&self, actor: &str) -> Option<usize> {
+        let exact = self.lanes.iter().position(|lane| lane == actor);
+        let start_of = |lane: &String| {
+            actor
+                .strip_prefix(lane.as_str())
+                .is_some_and(|rest| rest.starts_with(' '))
+        };
+        let longest = (0..self.lanes.len())
+            .filter(|lane| start_of(&self.lanes[*lane]))
+            .max_by_key(|lane| self.lanes[*lane].len());
+        exact.or(longest)
+    }
+
     fn said(&mut self, line: &str, at: Duration) {
         let text = line.trim();
         if text.starts_with('-') {
@@ -275,7 +290,7 @@ impl Timeline {
         if actor.is_empty() {
             return;
         }
-        let lane = match self.lanes.iter().position(|lane| lane == actor) {
+        let lane = match self.lane_of(actor) {
             Some(lane) => lane,
             None if self.fixed_lanes => return,
             None => self.lane(actor),
@@ -332,21 +347,35 @@ const WIDTH: f64 = 750.0;
 const MARGIN: f64 = 12.0;
 const FONT: f64 = 13.0;
 const LANE_FONT: f64 = 14.0;
-/// A generous average glyph width for a sans-serif face, as a share of the font
-/// size: label boxes are estimated with it, so they err on the wide side.
-const GLYPH: f64 = 0.62;
 const ROW: f64 = 17.0;
+/// Room above a lane's bars for its transcript ticks.
 const BAR_TOP: f64 = 8.0;
-const BAR: f64 = 16.0;
+const BAR: f64 = 18.0;
+/// Space between two rows of bars in one lane.
+const BAR_GAP: f64 = 3.0;
 const LABEL_GAP: f64 = 10.0;
+/// The radius of a part's numbered badge.
+const BADGE: f64 = 9.0;
 
 const INK: &str = "#1a1a1a";
 const WORK: &str = "#2c5d8f";
 const WAIT: &str = "#b35900";
 const GRID: &str = "#d9d9d9";
 
+/// How wide `text` is drawn, estimated from DejaVu Sans' glyph widths (a wide
+/// face; most others are narrower, so the estimate errs on the roomy side).
 fn text_width(text: &str, font: f64) -> f64 {
-    text.chars().count() as f64 * font * GLYPH
+    let em: f64 = text
+        .chars()
+        .map(|c| match c {
+            ' ' | '\'' | '.' | ',' | ':' | ';' | '!' | '|' | 'i' | 'j' | 'l' => 0.33,
+            'f' | 't' | 'r' | '(' | ')' | '-' | '[' | ']' | 'I' => 0.42,
+            'm' | 'w' | 'M' | 'W' | '%' | '@' => 0.9,
+            'A'..='Z' | '#' | '&' => 0.72,
+            _ => 0.63,
+        })
+        .sum();
+    em * font
 }
 
 fn escape(text: &str) -> String {
@@ -391,6 +420,13 @@ struct Label {
     row: usize,
 }
 
+impl Label {
+    fn new(anchor: f64, x: f64, text: &str, bold: bool) -> Label {
+        let width = text_width(text, FONT) * if bold { 1.1 } else { 1.0 };
+        Label { anchor, x, width, text: text.to_owned(), bold, row: 0 }
+    }
+}
+
 /// Stacks labels into rows, left to right: each goes in the first row where
 /// it clears the label before it by a gap, so no two labels overlap.
 fn stack(labels: &mut [Label], left: f64, right: f64) -> usize {
@@ -413,274 +449,356 @@ fn stack(labels: &mut [Label], left: f64, right: f64) -> usize {
     row_ends.len()
 }
 
+/// Where everything goes: the plot's edges and each lane's place.
+struct Layout {
+    left: f64,
+    right: f64,
+    axis_end: f64,
+    /// Top of each lane's band of bars.
+    band_tops: Vec<f64>,
+    /// How many rows of bars each lane needs (bars that overlap stack up).
+    band_rows: Vec<usize>,
+    /// For each record, the row of bars it is drawn in (bars only).
+    bar_rows: Vec<usize>,
+}
+
+impl Layout {
+    fn x(&self, at: Duration) -> f64 {
+        self.left + at.as_secs_f64() / self.axis_end * (self.right - self.left)
+    }
+
+    fn bar_top(&self, lane: usize, row: usize) -> f64 {
+        self.band_tops[lane] + row as f64 * (BAR + BAR_GAP)
+    }
+
+    fn band_bottom(&self, lane: usize) -> f64 {
+        self.bar_top(lane, self.band_rows[lane]) - BAR_GAP
+    }
+
+    fn band_middle(&self, lane: usize) -> f64 {
+        (self.band_tops[lane] + self.band_bottom(lane)) / 2.0
+    }
+}
+
+/// Gives each bar a row within its lane: the first row free at its start.
+fn bar_rows(timeline: &Timeline) -> (Vec<usize>, Vec<usize>) {
+    let mut row_ends: Vec<Vec<Duration>> = vec![Vec::new(); timeline.lanes.len()];
+    let mut rows = vec![0; timeline.records.len()];
+    for (index, record) in timeline.records.iter().enumerate() {
+        if let Record::Bar { lane, from, to, .. } = record {
+            let ends = &mut row_ends[*lane];
+            let row = ends.iter().position(|end| end <= from).unwrap_or_else(|| {
+                ends.push(Duration::ZERO);
+                ends.len() - 1
+            });
+            ends[row] = to.unwrap_or(*from);
+            rows[index] = row;
+        }
+    }
+    let band_rows = row_ends.iter().map(|ends| ends.len().max(1)).collect();
+    (rows, band_rows)
+}
+
 /// Draws `timeline` as a static SVG titled `title`.
 pub fn render(title: &str, timeline: &Timeline) -> String {
     let timeline = &timeline.settled();
     let end = timeline.last_moment().as_secs_f64().max(0.1);
     let step = axis_step(end);
     let axis_end = (end / step - 1e-9).ceil().max(1.0) * step;
-    let lane_names = &timeline.lanes;
-
-    let names_width = lane_names
+    let names_width = timeline
+        .lanes
         .iter()
         .map(|name| text_width(name, LANE_FONT))
         .fold(40.0, f64::max)
         .min(240.0);
-    let left = MARGIN + names_width + 12.0;
-    let right = WIDTH - MARGIN - 8.0;
-    let x_of = |at: Duration| left + at.as_secs_f64() / axis_end * (right - left);
+    let (bar_rows, band_rows) = bar_rows(timeline);
+    let mut layout = Layout {
+        left: MARGIN + names_width + 12.0,
+        right: WIDTH - MARGIN - 8.0,
+        axis_end,
+        band_tops: Vec::new(),
+        band_rows,
+        bar_rows,
+    };
 
-    // Part captions, above the lanes.
+    // Parts are numbered: a numbered badge tops each part's dashed rule, and
+    // the numbered captions sit in rows above, as near their rule as fits.
     let mut captions: Vec<Label> = Vec::new();
-    let mut dividers: Vec<f64> = Vec::new();
     for record in &timeline.records {
         if let Record::Part { caption, at } = record {
-            let x = x_of(*at);
-            dividers.push(x);
-            let width = text_width(caption, FONT);
-            captions.push(Label {
-                anchor: x,
-                x: x + 3.0,
-                width,
-                text: caption.clone(),
-                bold: false,
-                row: 0,
-            });
+            let (anchor, number) = (layout.x(*at), captions.len() + 1);
+            let text = format!("{number}. {caption}");
+            captions.push(Label::new(anchor, anchor - 4.0, &text, false));
         }
     }
     let caption_rows = stack(&mut captions, MARGIN, WIDTH - MARGIN);
+    let badges_y = MARGIN + caption_rows as f64 * ROW + 12.0;
+    let mut badges: Vec<f64> = Vec::new();
+    for caption in &captions {
+        let after = badges.last().map_or(f64::MIN, |last| last + 2.0 * BADGE + 3.0);
+        badges.push(caption.anchor.max(after));
+    }
 
-    // Each lane's labels: bars, hand-offs (on the upper of the two lanes), marks.
+    // A bar's label goes inside it when it fits; every other label (bars too
+    // short, marks, hand-offs on the upper of their two lanes) in rows under
+    // its lane's bars.
+    let mut inside: Vec<Option<f64>> = vec![None; timeline.records.len()];
     let mut lane_labels: Vec<Vec<Label>> =
-        lane_names.iter().map(|_| Vec::new()).collect();
-    for record in &timeline.records {
+        timeline.lanes.iter().map(|_| Vec::new()).collect();
+    for (index, record) in timeline.records.iter().enumerate() {
         let (lane, anchor, text, bold) = match record {
-            Record::Bar { lane, label, from, .. } => {
-                (*lane, x_of(*from), label, false)
+            Record::Bar { lane, label, from, to, .. } => {
+                let (x1, x2) = (layout.x(*from), layout.x(to.unwrap_or(*from)));
+                if text_width(label, FONT) + 12.0 <= x2 - x1 {
+                    inside[index] = Some(x1 + 5.0);
+                    continue;
+                }
+                (*lane, x1, label, false)
             }
             Record::Handoff { from, to, label, at } => {
-                ((*from).min(*to), x_of(*at), label, false)
+                ((*from).min(*to), layout.x(*at), label, false)
             }
-            Record::Mark { lane, label, at } => (*lane, x_of(*at), label, true),
+            Record::Mark { lane, label, at } => (*lane, layout.x(*at), label, true),
             _ => continue,
         };
-        if text.is_empty() {
-            continue;
+        if !text.is_empty() {
+            let x = if bold { anchor - 6.0 } else { anchor + 3.0 };
+            lane_labels[lane].push(Label::new(anchor, x, text, bold));
         }
-        let width = text_width(text, FONT);
-        let x = if bold { anchor - 5.0 } else { anchor + 3.0 };
-        lane_labels[lane].push(Label {
-            anchor,
-            x,
-            width,
-            text: text.clone(),
-            bold,
-            row: 0,
-        });
     }
-    let mut lane_tops = Vec::new();
-    let mut y = MARGIN
-        + caption_rows as f64 * ROW
-        + if caption_rows > 0 { 6.0 } else { 0.0 };
-    let lanes_top = y;
-    for labels in &mut lane_labels {
-        lane_tops.push(y);
-        let rows = stack(labels, left, right);
-        y += BAR_TOP + BAR + 6.0 + rows as f64 * ROW + 6.0;
+    let lanes_top = match captions.is_empty() {
+        true => MARGIN + 10.0,
+        false => badges_y + BADGE + 6.0,
+    };
+    let mut y = lanes_top;
+    let mut label_tops = Vec::new();
+    for (lane, labels) in lane_labels.iter_mut().enumerate() {
+        layout.band_tops.push(y + BAR_TOP);
+        label_tops.push(layout.band_bottom(lane) + 6.0);
+        let rows = stack(labels, layout.left, layout.right);
+        y = layout.band_bottom(lane) + 6.0 + rows as f64 * ROW + 8.0;
     }
-    let lanes_bottom = y;
-    let axis_y = lanes_bottom + 4.0;
-    let legend_y = axis_y + 40.0;
+    let axis_y = y + 4.0;
+    let legend_y = axis_y + 42.0;
     let height = legend_y + 16.0 + MARGIN;
-    let bar_mid = |lane: usize| lane_tops[lane] + BAR_TOP + BAR / 2.0;
 
     let mut svg = String::new();
     let w = &mut svg;
     let _ = writeln!(
         w,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH:.0}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {WIDTH:.0} {height:.0}\" role=\"img\" aria-labelledby=\"title desc\" \
-         font-family=\"'DejaVu Sans', Verdana, sans-serif\" font-size=\"{FONT:.0}\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH:.0}\" \
+         height=\"{height:.0}\" viewBox=\"0 0 {WIDTH:.0} {height:.0}\" role=\"img\" \
+         aria-labelledby=\"title desc\" font-family=\"'DejaVu Sans', Verdana, \
+         sans-serif\" font-size=\"{FONT:.0}\">"
     );
     let _ = writeln!(w, "<title id=\"title\">{}</title>", escape(title));
     let _ = writeln!(w, "<desc id=\"desc\">{}</desc>", escape(&describe(timeline)));
     let _ = writeln!(
         w,
-        "<defs>\n<pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" \
-         patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#fff\"/>\
-         <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"{WAIT}\" stroke-width=\"3\"/></pattern>\n\
-         <marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" \
-         markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" \
-         fill=\"{INK}\"/></marker>\n</defs>"
+        "<defs>\n<pattern id=\"hatch\" width=\"6\" height=\"6\" \
+         patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+         <rect width=\"6\" height=\"6\" fill=\"#fff\"/><line x1=\"0\" y1=\"0\" x2=\"0\" \
+         y2=\"6\" stroke=\"{WAIT}\" stroke-width=\"3\"/></pattern>\n\
+         <marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" \
+         markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">\
+         <path d=\"M0,0 L10,5 L0,10 z\" fill=\"{INK}\"/></marker>\n</defs>\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
     );
-    let _ = writeln!(w, "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>");
 
-    // Grid and axis.
+    // The time axis, with a faint grid line up through the lanes per step.
     let mut tick = 0.0;
     while tick <= axis_end + 1e-9 {
-        let x = left + tick / axis_end * (right - left);
+        let x = layout.x(Duration::from_secs_f64(tick));
         let _ = writeln!(
             w,
-            "<line x1=\"{x:.1}\" y1=\"{lanes_top:.1}\" x2=\"{x:.1}\" y2=\"{axis_y:.1}\" stroke=\"{GRID}\"/>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{INK}\">{}</text>",
-            axis_y + 16.0,
+            "<line x1=\"{x:.1}\" y1=\"{lanes_top:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" \
+             stroke=\"{GRID}\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" \
+             fill=\"{INK}\">{}</text>",
+            axis_y + 4.0,
+            axis_y + 18.0,
             seconds(Duration::from_secs_f64(tick))
         );
         tick += step;
     }
     let _ = writeln!(
         w,
-        "<line x1=\"{left:.1}\" y1=\"{axis_y:.1}\" x2=\"{right:.1}\" y2=\"{axis_y:.1}\" stroke=\"{INK}\"/>\
-         <text x=\"{right:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{INK}\">time since the lesson started</text>",
-        axis_y + 32.0
+        "<line x1=\"{:.1}\" y1=\"{axis_y:.1}\" x2=\"{:.1}\" y2=\"{axis_y:.1}\" \
+         stroke=\"{INK}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" \
+         fill=\"{INK}\">time since the lesson started</text>",
+        layout.left,
+        layout.right,
+        layout.right,
+        axis_y + 34.0
     );
 
-    // Lanes: separators and names.
-    for (lane, name) in lane_names.iter().enumerate() {
-        let top = lane_tops[lane];
+    // Lane names, and a rule between lanes.
+    for (lane, name) in timeline.lanes.iter().enumerate() {
         if lane > 0 {
+            let top = layout.band_tops[lane] - BAR_TOP;
             let _ = writeln!(
                 w,
-                "<line x1=\"{MARGIN:.1}\" y1=\"{top:.1}\" x2=\"{:.1}\" y2=\"{top:.1}\" stroke=\"{GRID}\"/>",
+                "<line x1=\"{MARGIN:.1}\" y1=\"{top:.1}\" x2=\"{:.1}\" y2=\"{top:.1}\" \
+                 stroke=\"{GRID}\"/>",
                 WIDTH - MARGIN
             );
         }
         let _ = writeln!(
             w,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"{LANE_FONT:.0}\" \
-             font-weight=\"bold\" fill=\"{INK}\">{}</text>",
-            left - 10.0,
-            bar_mid(lane) + 5.0,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" \
+             font-size=\"{LANE_FONT:.0}\" font-weight=\"bold\" fill=\"{INK}\">{}</text>",
+            layout.left - 10.0,
+            layout.band_middle(lane) + 5.0,
             escape(name)
         );
     }
 
-    // Part dividers and their captions.
-    let caption_rows_bottom = MARGIN + caption_rows as f64 * ROW;
-    for (divider, caption) in dividers.iter().zip(&captions) {
+    // A dashed rule down from each part's badge.
+    for (number, (caption, badge)) in captions.iter().zip(&badges).enumerate() {
         let _ = writeln!(
             w,
-            "<line x1=\"{divider:.1}\" y1=\"{:.1}\" x2=\"{divider:.1}\" y2=\"{axis_y:.1}\" \
-             stroke=\"{INK}\" stroke-dasharray=\"4 3\"/>",
-            MARGIN + caption.row as f64 * ROW + 4.0,
-        );
-        let _ = writeln!(
-            w,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-style=\"italic\" fill=\"{INK}\">{}</text>",
-            caption.x.max(caption.anchor + 3.0).min(WIDTH - MARGIN - caption.width),
-            MARGIN + caption.row as f64 * ROW + 13.0,
-            escape(&caption.text)
+            "<path d=\"M{badge:.1},{:.1} L{x:.1},{lanes_top:.1} L{x:.1},{axis_y:.1}\" \
+             fill=\"none\" stroke=\"{INK}\" stroke-dasharray=\"4 3\"/>\
+             <circle cx=\"{badge:.1}\" cy=\"{badges_y:.1}\" r=\"{BADGE:.1}\" fill=\"#fff\" \
+             stroke=\"{INK}\" stroke-width=\"1.5\"/><text x=\"{badge:.1}\" y=\"{:.1}\" \
+             text-anchor=\"middle\" font-size=\"12\" font-weight=\"bold\" \
+             fill=\"{INK}\">{}</text>",
+            badges_y + BADGE,
+            badges_y + 4.0,
+            number + 1,
+            x = caption.anchor,
         );
     }
-    let _ = caption_rows_bottom;
 
-    // Bars, then ticks, then arrows and marks on top.
-    for record in &timeline.records {
-        if let Record::Bar { lane, activity, label, from, to } = record {
-            let to = to.or(timeline.end).unwrap_or(*from);
-            let (x1, x2) = (x_of(*from), x_of(to));
-            let width = (x2 - x1).max(2.0);
-            let (fill, what) = match activity {
-                Activity::Working => (WORK.to_owned(), "working"),
-                Activity::Waiting => ("url(#hatch)".to_owned(), "waiting"),
-            };
-            let stroke = match activity {
-                Activity::Working => WORK,
-                Activity::Waiting => WAIT,
+    // Bars.
+    for (index, record) in timeline.records.iter().enumerate() {
+        let Record::Bar { lane, activity, label, from, to } = record else {
+            continue;
+        };
+        let to = to.unwrap_or(*from);
+        let (x1, x2) = (layout.x(*from), layout.x(to));
+        let (fill, stroke, what) = match activity {
+            Activity::Working => (WORK, WORK, "working"),
+            Activity::Waiting => ("url(#hatch)", WAIT, "waiting"),
+        };
+        let top = layout.bar_top(*lane, layout.bar_rows[index]);
+        // A bar wider than a few pixels leaves a gap at each end, so that two
+        // bars that meet still read as two.
+        let inset = if x2 - x1 > 8.0 { 2.5 } else { 0.0 };
+        let _ = writeln!(
+            w,
+            "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{BAR:.1}\" \
+             fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\"><title>{}</title>\
+             </rect>",
+            x1 + inset,
+            (x2 - x1 - 2.0 * inset).max(2.0),
+            escape(&format!(
+                "{what}, {} to {}: {label}",
+                seconds(*from),
+                seconds(to)
+            ))
+        );
+        if let Some(x) = inside[index] {
+            let (ink, halo) = match activity {
+                Activity::Working => ("#fff", WORK),
+                Activity::Waiting => (INK, "#fff"),
             };
             let _ = writeln!(
                 w,
-                "<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{BAR:.1}\" \
-                 fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\"><title>{}</title></rect>",
-                lane_tops[*lane] + BAR_TOP,
-                escape(&format!(
-                    "{what}, {} to {}: {label}",
-                    seconds(*from),
-                    seconds(to)
-                ))
+                "<text x=\"{x:.1}\" y=\"{:.1}\" fill=\"{ink}\" stroke=\"{halo}\" \
+                 stroke-width=\"4\" paint-order=\"stroke\">{}</text>",
+                top + BAR - 4.5,
+                escape(label)
             );
         }
     }
+
+    // A tick at the top of the lane for every transcript line.
     for record in &timeline.records {
-        if let Record::Tick { lane, line, at } = record {
-            let x = x_of(*at);
-            let top = lane_tops[*lane] + BAR_TOP;
-            let tooltip = line
-                .as_deref()
-                .map(|line| format!("<title>{}</title>", escape(line)));
-            let _ = writeln!(
-                w,
-                "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{INK}\" \
-                 stroke-width=\"1.5\">{}</line>",
-                top - 5.0,
-                top + 3.0,
-                tooltip.unwrap_or_default()
-            );
+        let Record::Tick { lane, line, at } = record else { continue };
+        let (x, top) = (layout.x(*at), layout.band_tops[*lane]);
+        let tooltip =
+            line.as_deref().map(|line| format!("<title>{}</title>", escape(line)));
+        let _ = writeln!(
+            w,
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{INK}\" \
+             stroke-width=\"1.5\">{}</line>",
+            top - 6.0,
+            top + 2.0,
+            tooltip.unwrap_or_default()
+        );
+    }
+
+    // Leader lines from the lane down to labels that sit lower or aside.
+    for (lane, labels) in lane_labels.iter().enumerate() {
+        for label in labels {
+            let text_top = label_tops[lane] + label.row as f64 * ROW;
+            if label.row > 0 || (label.x - label.anchor).abs() > 8.0 {
+                let _ = writeln!(
+                    w,
+                    "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" \
+                     stroke=\"#777\"/>",
+                    layout.band_bottom(lane) + 1.0,
+                    text_top + 2.0,
+                    x = label.anchor
+                );
+            }
         }
     }
+
+    // Hand-offs as arrows, moments as diamonds.
     for record in &timeline.records {
         match record {
             Record::Handoff { from, to, label, at } if from != to => {
-                let x = x_of(*at);
-                let (y1, y2) = (bar_mid(*from), bar_mid(*to));
-                let (y1, y2) = if y1 < y2 {
-                    (y1 + 4.0, y2 - 6.0)
-                } else {
-                    (y1 - 4.0, y2 + 6.0)
+                let x = layout.x(*at);
+                let (y1, y2) = match from < to {
+                    true => (layout.band_middle(*from), layout.band_tops[*to] - 1.0),
+                    false => {
+                        (layout.band_middle(*from), layout.band_bottom(*to) + 1.0)
+                    }
                 };
+                let (a, b) = (&timeline.lanes[*from], &timeline.lanes[*to]);
                 let _ = writeln!(
                     w,
-                    "<line x1=\"{x:.1}\" y1=\"{y1:.1}\" x2=\"{x:.1}\" y2=\"{y2:.1}\" stroke=\"{INK}\" \
-                     stroke-width=\"2\" marker-end=\"url(#arrow)\"><title>{}</title></line>",
-                    escape(&format!(
-                        "{}: {} to {}: {label}",
-                        seconds(*at),
-                        lane_names[*from],
-                        lane_names[*to]
-                    ))
+                    "<line x1=\"{x:.1}\" y1=\"{y1:.1}\" x2=\"{x:.1}\" y2=\"{y2:.1}\" \
+                     stroke=\"{INK}\" stroke-width=\"2\" marker-end=\"url(#arrow)\">\
+                     <title>{}</title></line>",
+                    escape(&format!("{}: {a} to {b}: {label}", seconds(*at)))
                 );
             }
             Record::Handoff { from: lane, at, .. }
             | Record::Mark { lane, at, .. } => {
-                let (x, y) = (x_of(*at), bar_mid(*lane));
+                let (x, y) = (layout.x(*at), layout.band_middle(*lane));
                 let _ = writeln!(
                     w,
-                    "<path d=\"M{x:.1},{:.1} L{:.1},{y:.1} L{x:.1},{:.1} L{:.1},{y:.1} z\" fill=\"{INK}\" \
+                    "<path d=\"M{x:.1},{:.1} l8,8 l-8,8 l-8,-8 z\" fill=\"{INK}\" \
                      stroke=\"#fff\" stroke-width=\"1.5\"/>",
-                    y - 8.0,
-                    x + 8.0,
-                    y + 8.0,
-                    x - 8.0
+                    y - 8.0
                 );
             }
             _ => {}
         }
     }
 
-    // Labels under each lane's bars, with a leader line when a label sits
-    // below another one or away from what it names.
+    // Text last, with a white halo so that lines under it give way.
+    let halo = "stroke=\"#fff\" stroke-width=\"4\" paint-order=\"stroke\"";
+    for caption in &captions {
+        let _ = writeln!(
+            w,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-style=\"italic\" fill=\"{INK}\" \
+             {halo}>{}</text>",
+            caption.x,
+            MARGIN + caption.row as f64 * ROW + 12.0,
+            escape(&caption.text)
+        );
+    }
     for (lane, labels) in lane_labels.iter().enumerate() {
-        let first_row = lane_tops[lane] + BAR_TOP + BAR + 6.0;
         for label in labels {
-            let baseline = first_row + label.row as f64 * ROW + 12.0;
-            if label.row > 0
-                || label.x > label.anchor + 4.0
-                || label.x + 6.0 < label.anchor
-            {
-                let _ = writeln!(
-                    w,
-                    "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\"/>",
-                    label.anchor,
-                    lane_tops[lane] + BAR_TOP + BAR + 1.0,
-                    label.anchor,
-                    baseline - 11.0
-                );
-            }
             let weight = if label.bold { " font-weight=\"bold\"" } else { "" };
             let _ = writeln!(
                 w,
-                "<text x=\"{:.1}\" y=\"{baseline:.1}\"{weight} fill=\"{INK}\">{}</text>",
+                "<text x=\"{:.1}\" y=\"{:.1}\"{weight} fill=\"{INK}\" {halo}>{}</text>",
                 label.x,
+                label_tops[lane] + label.row as f64 * ROW + 13.0,
                 escape(&label.text)
             );
         }
@@ -858,6 +976,19 @@ mod tests {
             timeline.lanes.len(),
             2,
             "fixed lanes take no new actor from say!"
+        );
+        timeline.lane("handler");
+        timeline.said("handler P-001: gave up", ms(500));
+        timeline.said("handlers: all gone", ms(600));
+        let tick = Record::Tick {
+            lane: 2,
+            line: Some("handler P-001: gave up".into()),
+            at: ms(500),
+        };
+        assert_eq!(
+            timeline.records[3..],
+            [tick],
+            "only the first line ticks `handler`"
         );
     }
 
