@@ -97,7 +97,7 @@ async fn ten_patients<F: Future<Output = ()> + Send + 'static>(
 
 fn distinct<'a>(numbers: impl Iterator<Item = &'a usize>) -> usize {
     let count = numbers.collect::<HashSet<_>>().len();
-    mark("register", format!("{count} distinct numbers"));
+    mark("register", format!("distinct numbers: {count}"));
     count
 }
 
