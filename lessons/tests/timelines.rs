@@ -170,7 +170,6 @@ fn committed_timelines_match_a_fresh_fast_run() {
 }
 
 #[test]
-#[ignore = "lessons 07-13 get their timelines in the tl-b branch; its merge un-ignores this"]
 fn every_lesson_has_its_timeline_in_the_book() {
     let missing: Vec<String> = lessons()
         .into_iter()
