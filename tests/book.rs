@@ -266,18 +266,6 @@ fn every_image_exists_inside_book_src_and_every_image_is_shown() {
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 
-/// Lessons whose timelines are still being drawn (in the tl-b branch). The
-/// test below fails if one of them has its picture already: then take it off.
-const TIMELINES_TO_COME: [&str; 7] = [
-    "07_backpressure",
-    "08_tasks_vs_threads",
-    "09_blocking",
-    "10_shared_state",
-    "11_select",
-    "12_limits",
-    "13_panics",
-];
-
 #[test]
 fn every_lesson_chapter_shows_its_timeline() {
     // The picture is lessons/tests/timelines.rs's checked drawing of the
@@ -286,14 +274,6 @@ fn every_lesson_chapter_shows_its_timeline() {
     for lesson in lesson_names() {
         let picture = format!("timelines/{lesson}.svg");
         let exists = book_src().join(&picture).is_file();
-        if TIMELINES_TO_COME.contains(&lesson.as_str()) {
-            if exists {
-                problems.push(format!(
-                    "book/src/{picture} exists now: take {lesson} off TIMELINES_TO_COME"
-                ));
-            }
-            continue;
-        }
         let chapter = book_src().join(format!("{lesson}.md"));
         let shown = std::fs::read_to_string(&chapter)
             .map(|markdown| local_files(&prose(&markdown)).contains(&picture))

@@ -169,33 +169,18 @@ fn committed_timelines_match_a_fresh_fast_run() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// Lessons whose timelines are still being drawn (in the tl-b branch). The
-/// test below fails if one of them has its picture already: then take it off.
-const TIMELINES_TO_COME: [&str; 7] = [
-    "07_backpressure",
-    "08_tasks_vs_threads",
-    "09_blocking",
-    "10_shared_state",
-    "11_select",
-    "12_limits",
-    "13_panics",
-];
-
 #[test]
 fn every_lesson_has_its_timeline_in_the_book() {
-    let mut problems = Vec::new();
-    for (lesson, _) in lessons() {
-        let exists = timelines_dir().join(format!("{lesson}.svg")).exists();
-        match (TIMELINES_TO_COME.contains(&lesson.as_str()), exists) {
-            (false, false) => problems.push(format!(
-                "{lesson} has no book/src/timelines/{lesson}.svg: draw it with \
-                 UPDATE_TIMELINES={lesson} cargo test -p lessons --test timelines"
-            )),
-            (true, true) => problems.push(format!(
-                "{lesson} has its timeline now: take it off TIMELINES_TO_COME"
-            )),
-            _ => {}
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let missing: Vec<String> = lessons()
+        .into_iter()
+        .map(|(lesson, _)| lesson)
+        .filter(|lesson| !timelines_dir().join(format!("{lesson}.svg")).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no book/src/timelines/NN_name.svg for: {}\n  Draw one with \
+         UPDATE_TIMELINES={} cargo test -p lessons --test timelines",
+        missing.join(", "),
+        missing.join(",")
+    );
 }
