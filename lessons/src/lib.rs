@@ -260,13 +260,16 @@ where
         // The new runtime keeps real time: here `block_thread_for` sleeps.
         KEEPER.set(None);
         enter();
-        Builder::new_multi_thread()
+        let output = Builder::new_multi_thread()
             .worker_threads(workers)
             .on_thread_start(enter)
             .enable_time()
             .build()
             .expect("a multi-thread runtime builds")
-            .block_on(part())
+            .block_on(part());
+        // This blocking-pool thread may serve the lesson again: on its clock.
+        timeline::leave_worker_part();
+        output
     })
     .await
     .expect("the lesson part does not panic")

@@ -155,6 +155,11 @@ pub(crate) fn enter_worker_part(
     WORKER_PART.set(Some((base, started, paused)));
 }
 
+/// The calling thread goes back to the lesson's clock.
+pub(crate) fn leave_worker_part() {
+    WORKER_PART.set(None);
+}
+
 /// A bar on `actor`'s lane, drawn hatched, from now until the guard drops.
 #[must_use = "the bar ends when the Span drops: bind it, `let _waiting = ...`"]
 pub fn waiting(actor: &str, label: impl Into<String>) -> Span {
@@ -345,12 +350,12 @@ impl Timeline {
 
 const WIDTH: f64 = 750.0;
 const MARGIN: f64 = 12.0;
-const FONT: f64 = 13.0;
-const LANE_FONT: f64 = 14.0;
-const ROW: f64 = 17.0;
+const FONT: f64 = 14.0;
+const LANE_FONT: f64 = 15.0;
+const ROW: f64 = 18.0;
 /// Room above a lane's bars for its transcript ticks.
 const BAR_TOP: f64 = 8.0;
-const BAR: f64 = 18.0;
+const BAR: f64 = 19.0;
 /// Space between two rows of bars in one lane.
 const BAR_GAP: f64 = 3.0;
 const LABEL_GAP: f64 = 10.0;
@@ -427,11 +432,31 @@ impl Label {
     }
 }
 
+/// Where a label wanted at `x` goes so that no vertical line (an arrow, a
+/// part's rule) runs through it: `x` if it is clear, else just right of the
+/// line in the way, else just left of it, if that is clear and no more than
+/// a label's width away; else `x` after all (the text's white halo keeps it
+/// legible) rather than far from what it names. Always within the edges.
+fn clear_of(lines: &[f64], x: f64, width: f64, left: f64, right: f64) -> f64 {
+    let within = |x: f64| x.min(right - width).max(left);
+    let crossed = |x: f64| {
+        lines.iter().copied().find(|l| x < *l + 2.0 && x + width > *l - 2.0)
+    };
+    let x = within(x);
+    let Some(line) = crossed(x) else { return x };
+    [line + 4.0, line - 4.0 - width]
+        .into_iter()
+        .find(|c| {
+            within(*c) == *c && crossed(*c).is_none() && (c - x).abs() <= width
+        })
+        .unwrap_or(x)
+}
+
 /// Stacks labels into rows, left to right: each goes in the first row where
 /// it clears the label before it by a gap, so no two labels overlap.
-fn stack(labels: &mut [Label], left: f64, right: f64) -> usize {
+fn stack(labels: &mut [Label], left: f64, right: f64, lines: &[f64]) -> usize {
     for label in labels.iter_mut() {
-        label.x = label.x.min(right - label.width).max(left);
+        label.x = clear_of(lines, label.x, label.width, left, right);
     }
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|a, b| labels[*a].x.total_cmp(&labels[*b].x).then(a.cmp(b)));
@@ -531,7 +556,7 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
             captions.push(Label::new(anchor, anchor - 4.0, &text, false));
         }
     }
-    let caption_rows = stack(&mut captions, MARGIN, WIDTH - MARGIN);
+    let caption_rows = stack(&mut captions, MARGIN, WIDTH - MARGIN, &[]);
     let badges_y = MARGIN + caption_rows as f64 * ROW + 12.0;
     let mut badges: Vec<f64> = Vec::new();
     for caption in &captions {
@@ -575,7 +600,19 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
     for (lane, labels) in lane_labels.iter_mut().enumerate() {
         layout.band_tops.push(y + BAR_TOP);
         label_tops.push(layout.band_bottom(lane) + 6.0);
-        let rows = stack(labels, layout.left, layout.right);
+        // Arrows pass through the labels of the lanes from theirs down to
+        // the one above their target; part rules through every lane's.
+        let mut lines: Vec<f64> =
+            captions.iter().map(|caption| caption.anchor).collect();
+        for record in &timeline.records {
+            if let Record::Handoff { from, to, at, .. } = record
+                && (*from).min(*to) <= lane
+                && lane < (*from).max(*to)
+            {
+                lines.push(layout.x(*at));
+            }
+        }
+        let rows = stack(labels, layout.left, layout.right, &lines);
         y = layout.band_bottom(lane) + 6.0 + rows as f64 * ROW + 8.0;
     }
     let axis_y = y + 4.0;
@@ -787,7 +824,7 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" font-style=\"italic\" fill=\"{INK}\" \
              {halo}>{}</text>",
             caption.x,
-            MARGIN + caption.row as f64 * ROW + 12.0,
+            MARGIN + caption.row as f64 * ROW + 13.0,
             escape(&caption.text)
         );
     }
@@ -798,7 +835,7 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
                 w,
                 "<text x=\"{:.1}\" y=\"{:.1}\"{weight} fill=\"{INK}\" {halo}>{}</text>",
                 label.x,
-                label_tops[lane] + label.row as f64 * ROW + 13.0,
+                label_tops[lane] + label.row as f64 * ROW + 14.0,
                 escape(&label.text)
             );
         }
@@ -1009,6 +1046,67 @@ mod tests {
     }
 
     #[test]
+    fn worker_threads_record_at_their_parts_start_and_never_panic() {
+        // The only test that records: other tests' `say!` lines could land
+        // in it, so it looks only at its own lanes.
+        start_recording();
+        crate::block_on(crate::Clock::Paused, async {
+            tokio::time::sleep(ms(1_500)).await;
+            crate::on_worker_threads(2, || async {
+                let stores = (0..8).map(|n| {
+                    tokio::spawn(async move {
+                        let _bar = working("worker lane", format!("report {n}"));
+                        mark("worker lane", format!("stored {n}"));
+                    })
+                });
+                for store in stores.collect::<Vec<_>>() {
+                    store.await.expect("no panic");
+                }
+            })
+            .await;
+            // Back on the lesson's thread, and on its blocking pool.
+            tokio::time::sleep(ms(500)).await;
+            mark("pool lane", "on the lesson thread");
+            tokio::task::spawn_blocking(|| mark("pool lane", "on the pool"))
+                .await
+                .expect("no panic");
+        });
+        let timeline = finish();
+        let lane = |name: &str| timeline.lanes.iter().position(|lane| lane == name);
+        let (workers, pool) = (lane("worker lane"), lane("pool lane"));
+        let mut marks = Vec::new();
+        for record in &timeline.records {
+            match record {
+                Record::Mark { lane, at, .. } if Some(*lane) == workers => {
+                    marks.push(("worker", *at))
+                }
+                Record::Mark { lane, at, .. } if Some(*lane) == pool => {
+                    marks.push(("pool", *at))
+                }
+                Record::Bar { lane, from, to, .. } if Some(*lane) == workers => {
+                    assert_eq!((*from, *to), (ms(1_500), Some(ms(1_500))));
+                }
+                _ => {}
+            }
+        }
+        let mut wanted = vec![("worker", ms(1_500)); 8];
+        wanted.extend([("pool", ms(2_000)); 2]);
+        assert_eq!(marks, wanted);
+    }
+
+    #[test]
+    fn a_thread_leaves_its_worker_part_for_the_lesson_clock() {
+        std::thread::spawn(|| {
+            enter_worker_part(ms(1_500), std::time::Instant::now(), true);
+            assert_eq!(worker_time(), Some(ms(1_500)));
+            leave_worker_part();
+            assert_eq!(worker_time(), None);
+        })
+        .join()
+        .expect("no panic");
+    }
+
+    #[test]
     fn labels_that_would_collide_go_to_another_row() {
         let label = |x: f64| Label {
             anchor: x,
@@ -1019,13 +1117,18 @@ mod tests {
             row: 0,
         };
         let mut labels = [label(100.0), label(120.0), label(200.0), label(140.0)];
-        let rows = stack(&mut labels, 0.0, 700.0);
+        let rows = stack(&mut labels, 0.0, 700.0, &[]);
         assert_eq!(rows, 3);
         assert_eq!(labels.map(|label| label.row), [0, 1, 0, 2]);
         // Pushed back from the right edge, never past it.
         let mut late = [label(690.0)];
-        stack(&mut late, 0.0, 700.0);
+        stack(&mut late, 0.0, 700.0, &[]);
         assert_eq!(late[0].x, 650.0);
+        // A line through a label moves it right of the line, or left if
+        // there is no room on the right.
+        let mut crossed = [label(100.0), label(640.0)];
+        stack(&mut crossed, 0.0, 700.0, &[120.0, 660.0]);
+        assert_eq!(crossed.map(|label| label.x), [124.0, 606.0]);
     }
 
     #[test]

@@ -84,7 +84,7 @@ async fn answered(patient: &str, outcome: String, audit: &Sender<String>) -> usi
 /// drops it at the deadline, in the middle of its `sleep`.
 async fn with_timeout(patient: &'static str) -> String {
     say!("handler {patient}: asked the lab, `timeout` drops the query at 2 s");
-    let _waiting = waiting("handler", format!("waits for {patient}'s history"));
+    let _waiting = waiting("handler", patient);
     match timeout(ms(2_000), slow_query(patient)).await {
         Ok(history) => format!("answered with {history}"),
         Err(_elapsed) => {
@@ -164,7 +164,7 @@ const GAVE_UP: &str = "gave up after 2 s, told the patient to retry";
 
 /// Go's `select { case r := <-ch: ... case <-time.After(2 * time.Second): ... }`.
 async fn answer_within_2s(result: &mut Receiver<String>, patient: &str) -> String {
-    let _waiting = waiting("handler", format!("waits for {patient}'s history"));
+    let _waiting = waiting("handler", patient);
     tokio::select! {
         biased;
         Some(history) = result.recv() => format!("answered with {history}"),

@@ -119,7 +119,7 @@ async fn receive_in_another_task() {
 async fn buffer_of_one() {
     let (tube, tube_end) = flume::bounded::<&str>(1);
     tube.send_async("P-001's report").await.expect("tube_end is alive");
-    mark("nurse", "send done: one slot");
+    mark("nurse", "sent at once");
     say!("nurse: P-001's report is in the tube's one slot; my send is done");
     let report = tube_end.recv_async().await.expect("the slot holds it");
     say!("nurse: took {report} back out myself");
