@@ -243,8 +243,9 @@ impl Drop for Span {
             if let Some(Record::Bar { to: to @ None, .. }) =
                 timeline.records.get_mut(index)
             {
-                // A task dropped with the runtime ends its bar when the lesson ended.
-                *to = Some(end.map_or(now, |end| end.min(now)));
+                // Once the lesson has ended, a bar can only end because the
+                // runtime is dropping its task: it ends with the lesson.
+                *to = Some(end.unwrap_or(now));
             }
         });
     }
