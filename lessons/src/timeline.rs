@@ -243,8 +243,9 @@ impl Drop for Span {
             if let Some(Record::Bar { to: to @ None, .. }) =
                 timeline.records.get_mut(index)
             {
-                // A task dropped with the runtime ends its bar when the lesson ended.
-                *to = Some(end.map_or(now, |end| end.min(now)));
+                // Once the lesson has ended, a bar can only end because the
+                // runtime is dropping its task: it ends with the lesson.
+                *to = Some(end.unwrap_or(now));
             }
         });
     }
@@ -359,6 +360,8 @@ const BAR: f64 = 19.0;
 /// Space between two rows of bars in one lane.
 const BAR_GAP: f64 = 3.0;
 const LABEL_GAP: f64 = 10.0;
+/// The most room lane names take, left of the time axis.
+const NAMES: f64 = 240.0;
 /// The radius of a part's numbered badge.
 const BADGE: f64 = 9.0;
 
@@ -396,6 +399,23 @@ fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// How wide a lane's name is drawn: in bold, about a tenth wider.
+fn name_width(name: &str) -> f64 {
+    text_width(name, LANE_FONT) * 1.1
+}
+
+/// `name`, cut short with an ellipsis if it is wider than `width` in lane type.
+fn fit(name: &str, width: f64) -> String {
+    if name_width(name) <= width {
+        return name.to_owned();
+    }
+    let mut cut: String = name.to_owned();
+    while !cut.is_empty() && name_width(&cut) + name_width("…") > width {
+        cut.pop();
+    }
+    format!("{}…", cut.trim_end())
 }
 
 /// Seconds as the picture writes them: `2 s`, `2.5 s`.
@@ -530,12 +550,10 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
     let end = timeline.last_moment().as_secs_f64().max(0.1);
     let step = axis_step(end);
     let axis_end = (end / step - 1e-9).ceil().max(1.0) * step;
-    let names_width = timeline
-        .lanes
-        .iter()
-        .map(|name| text_width(name, LANE_FONT))
-        .fold(40.0, f64::max)
-        .min(240.0);
+    // Lane names get at most a third of the width; a longer one is cut short.
+    let names: Vec<String> =
+        timeline.lanes.iter().map(|name| fit(name, NAMES)).collect();
+    let names_width = names.iter().map(|name| name_width(name)).fold(40.0, f64::max);
     let (bar_rows, band_rows) = bar_rows(timeline);
     let mut layout = Layout {
         left: MARGIN + names_width + 12.0,
@@ -669,7 +687,7 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
     );
 
     // Lane names, and a rule between lanes.
-    for (lane, name) in timeline.lanes.iter().enumerate() {
+    for (lane, name) in names.iter().enumerate() {
         if lane > 0 {
             let top = layout.band_tops[lane] - BAR_TOP;
             let _ = writeln!(
@@ -1138,5 +1156,8 @@ mod tests {
         assert_eq!(axis_step(14.0), 2.0);
         assert_eq!(seconds(ms(2_500)), "2.5 s");
         assert_eq!(seconds(ms(3_000)), "3 s");
+        assert_eq!(fit("worker 1", NAMES), "worker 1");
+        let cut = fit("paced instead, one every 0.2 s, and more", NAMES);
+        assert!(cut.ends_with('…') && name_width(&cut) <= NAMES, "{cut}");
     }
 }

@@ -4,7 +4,7 @@
 //! runs `NN_name --fast --timeline FILE` and compares FILE with the committed
 //! picture byte for byte, as the transcripts test does for the text: a picture
 //! cannot drift from its lesson. The run must stay under a second with the
-//! recorder on.
+//! recorder on, and no two texts in a picture may cover each other.
 //!
 //! To redraw after changing a lesson or the renderer:
 //!
@@ -107,6 +107,66 @@ fn first_difference(committed: &str, drawn: &str) -> String {
     )
 }
 
+/// One piece of text in a picture, as the box it covers at the least.
+#[derive(Debug)]
+struct TextBox {
+    text: String,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+/// The value of attribute `name` in the start tag `tag`.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = tag[start..].find('"')?;
+    Some(&tag[start..start + end])
+}
+
+/// Every `<text>` in `svg`, boxed with a narrow estimate of its width (half
+/// the font size per character: real glyphs average wider), so that two
+/// boxes that overlap here overlap on screen too.
+fn text_boxes(svg: &str) -> Vec<TextBox> {
+    let mut boxes = Vec::new();
+    for piece in svg.split("<text ").skip(1) {
+        let Some((attributes, rest)) = piece.split_once('>') else { continue };
+        let tag = &format!(" {attributes}");
+        let Some((content, _)) = rest.split_once("</text>") else { continue };
+        let number = |name| attribute(tag, name).and_then(|v| v.parse::<f64>().ok());
+        let (Some(x), Some(y)) = (number("x"), number("y")) else {
+            panic!("a <text> without x and y: <text {attributes}>");
+        };
+        let size = number("font-size").unwrap_or(14.0);
+        let text =
+            content.replace("&#39;", "'").replace("&amp;", "&").replace("&lt;", "<");
+        let width = text.chars().count() as f64 * size * 0.5;
+        let left = match attribute(tag, "text-anchor") {
+            Some("middle") => x - width / 2.0,
+            Some("end") => x - width,
+            _ => x,
+        };
+        let (top, bottom) = (y - 0.7 * size, y + 0.2 * size);
+        boxes.push(TextBox { text, left, right: left + width, top, bottom });
+    }
+    boxes
+}
+
+/// Pairs of texts that cover each other.
+fn overlaps(svg: &str) -> Vec<String> {
+    let boxes = text_boxes(svg);
+    let mut found = Vec::new();
+    for (i, a) in boxes.iter().enumerate() {
+        for b in &boxes[i + 1..] {
+            let apart = a.right <= b.left || b.right <= a.left;
+            if !apart && a.bottom > b.top && b.bottom > a.top {
+                found.push(format!("{:?} covers {:?}", a.text, b.text));
+            }
+        }
+    }
+    found
+}
+
 /// What a reader or a screen reader relies on in every picture.
 fn check_picture(lesson: &str, svg: &str) -> Vec<String> {
     let mut problems = Vec::new();
@@ -151,6 +211,8 @@ fn committed_timelines_match_a_fresh_fast_run() {
                 .push(format!("{lesson} --fast --timeline took {took:?}, over 1 s"));
         }
         failures.extend(check_picture(&lesson, &drawn));
+        failures
+            .extend(overlaps(&drawn).into_iter().map(|o| format!("{lesson}: {o}")));
         if redraw {
             std::fs::write(&path, &drawn)
                 .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));

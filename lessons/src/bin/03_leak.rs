@@ -34,7 +34,7 @@ fn main() -> ExitCode {
 }
 
 async fn lesson() {
-    lanes(&["clinic", "handler P-001", "P-001's query", "handler P-002"]);
+    lanes(&["handler P-001", "P-001's query", "handler P-002"]);
     lanes(&["P-002's query", "audit writer"]);
     let (before, after, at_closing) = scenario().await;
     mark("audit writer", "leaked: waits for ever");

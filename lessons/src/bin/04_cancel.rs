@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 }
 
 async fn lesson() {
-    lanes(&["clinic", "handler", "lab", "audit writer"]); // for `--timeline`
+    lanes(&["handler", "lab", "audit writer"]); // for `--timeline`
     let (before, after, closing) = scenario().await;
     say!(
         "verdict: alive tasks {before} before opening, {after:?} after requests, {closing} after closing: no leak"
@@ -88,7 +88,7 @@ async fn with_timeout(patient: &'static str) -> String {
     match timeout(ms(2_000), slow_query(patient)).await {
         Ok(history) => format!("answered with {history}"),
         Err(_elapsed) => {
-            handoff("handler", "lab", "timeout dropped it");
+            handoff("handler", "lab", "timeout fires");
             GAVE_UP.to_owned()
         }
     }
