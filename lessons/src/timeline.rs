@@ -40,6 +40,8 @@ enum Record {
         label: String,
         from: Duration,
         to: Option<Duration>,
+        /// Its task was dropped while the bar's work was still under way.
+        cut: bool,
     },
     Handoff {
         from: usize,
@@ -175,10 +177,18 @@ pub fn working(actor: &str, label: impl Into<String>) -> Span {
 fn span(actor: &str, activity: Activity, label: String) -> Span {
     let index = with_timeline(|timeline, from| {
         let lane = timeline.lane(actor);
-        timeline.records.push(Record::Bar { lane, activity, label, from, to: None });
+        let to = None;
+        timeline.records.push(Record::Bar {
+            lane,
+            activity,
+            label,
+            from,
+            to,
+            cut: false,
+        });
         timeline.records.len() - 1
     });
-    Span { index }
+    Span { index, cut_if_dropped: false }
 }
 
 /// An arrow from `from`'s lane to `to`'s at this instant.
@@ -220,6 +230,8 @@ pub(crate) fn said(line: &str) {
 #[derive(Debug)]
 pub struct Span {
     index: Option<usize>,
+    /// Set while [`Span::during`] awaits: dropped then, the bar was cut off.
+    cut_if_dropped: bool,
 }
 
 impl Span {
@@ -227,9 +239,13 @@ impl Span {
     pub fn end(self) {}
 
     /// Awaits `future`, then ends the bar: `working("lab", "analyses")
-    /// .during(sleep(ms(1_000))).await` draws that second as work.
-    pub async fn during<F: std::future::Future>(self, future: F) -> F::Output {
+    /// .during(sleep(ms(1_000))).await` draws that second as work. If the
+    /// task is dropped before `future` is done (aborted, cancelled, its
+    /// runtime gone while the lesson still runs), the bar is drawn cut off.
+    pub async fn during<F: std::future::Future>(mut self, future: F) -> F::Output {
+        self.cut_if_dropped = true;
         let output = future.await;
+        self.cut_if_dropped = false;
         drop(self);
         output
     }
@@ -240,12 +256,14 @@ impl Drop for Span {
         let Some(index) = self.index else { return };
         let _ = with_timeline(|timeline, now| {
             let end = timeline.end;
-            if let Some(Record::Bar { to: to @ None, .. }) =
+            if let Some(Record::Bar { to: to @ None, cut, .. }) =
                 timeline.records.get_mut(index)
             {
                 // Once the lesson has ended, a bar can only end because the
-                // runtime is dropping its task: it ends with the lesson.
+                // runtime is dropping its task: it ends with the lesson, and
+                // is not drawn as cut: it was still going when the lesson ended.
                 *to = Some(end.unwrap_or(now));
+                *cut = self.cut_if_dropped && end.is_none();
             }
         });
     }
@@ -310,7 +328,7 @@ impl Timeline {
     fn settled(&self) -> Timeline {
         let end = self.end;
         let records = self.records.iter().filter_map(|record| match record {
-            Record::Bar { lane, activity, label, from, to } => {
+            Record::Bar { lane, activity, label, from, to, cut } => {
                 let to = to.or(end).unwrap_or(*from);
                 (to > *from).then(|| Record::Bar {
                     lane: *lane,
@@ -318,6 +336,7 @@ impl Timeline {
                     label: label.clone(),
                     from: *from,
                     to: Some(to),
+                    cut: *cut,
                 })
             }
             other => Some(other.clone()),
@@ -726,7 +745,7 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
 
     // Bars.
     for (index, record) in timeline.records.iter().enumerate() {
-        let Record::Bar { lane, activity, label, from, to } = record else {
+        let Record::Bar { lane, activity, label, from, to, cut } = record else {
             continue;
         };
         let to = to.unwrap_or(*from);
@@ -747,11 +766,16 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
             x1 + inset,
             (x2 - x1 - 2.0 * inset).max(2.0),
             escape(&format!(
-                "{what}, {} to {}: {label}",
+                "{what}, {} to {}{}: {label}",
                 seconds(*from),
-                seconds(to)
+                seconds(to),
+                if *cut { ", cut off" } else { "" }
             ))
         );
+        if *cut {
+            // A cross at the end: the task was dropped mid-way.
+            let _ = writeln!(w, "{}", cross(x2, top + BAR / 2.0));
+        }
         if let Some(x) = inside[index] {
             let (ink, halo) = match activity {
                 Activity::Working => ("#fff", WORK),
@@ -864,6 +888,19 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
     svg
 }
 
+/// A cross centred on (`x`, `y`): where a dropped task's bar was cut off.
+fn cross(x: f64, y: f64) -> String {
+    format!(
+        "<path d=\"M{:.1},{:.1} l12,12 m0,-12 l-12,12\" stroke=\"#fff\" \
+         stroke-width=\"6\"/><path d=\"M{:.1},{:.1} l12,12 m0,-12 l-12,12\" \
+         stroke=\"{INK}\" stroke-width=\"2.5\"/>",
+        x - 6.0,
+        y - 6.0,
+        x - 6.0,
+        y - 6.0
+    )
+}
+
 /// Draws a legend entry's shape with its left edge at `x`.
 type Shape<'a> = &'a dyn Fn(f64) -> String;
 
@@ -904,12 +941,14 @@ fn legend(w: &mut String, y: f64) {
     };
     let working = |x| bar(WORK, WORK, x);
     let waiting = |x| bar("url(#hatch)", WAIT, x);
-    let entries: [(Shape, f64, &str); 5] = [
+    let cut = |x: f64| cross(x + 6.0, y + 8.0);
+    let entries: [(Shape, f64, &str); 6] = [
         (&working, 26.0, "working"),
         (&waiting, 26.0, "waiting"),
+        (&cut, 12.0, "cut off"),
         (&arrow, 26.0, "hand-off"),
         (&diamond, 14.0, "moment"),
-        (&tick, 6.0, "a transcript line"),
+        (&tick, 6.0, "transcript line"),
     ];
     let mut x = MARGIN;
     for (draw, width, text) in entries {
@@ -936,11 +975,13 @@ fn describe(timeline: &Timeline) -> String {
     let mut events: Vec<(Duration, String)> = Vec::new();
     for record in &timeline.records {
         let event = match record {
-            Record::Bar { lane, activity, label, from, to } => {
+            Record::Bar { lane, activity, label, from, to, cut } => {
                 let to = to.or(timeline.end).unwrap_or(*from);
-                let what = match activity {
-                    Activity::Working => "works",
-                    Activity::Waiting => "waits",
+                let what = match (activity, cut) {
+                    (Activity::Working, false) => "works",
+                    (Activity::Waiting, false) => "waits",
+                    (Activity::Working, true) => "works, cut off",
+                    (Activity::Waiting, true) => "waits, cut off",
                 };
                 (
                     *from,
@@ -988,6 +1029,7 @@ mod tests {
             label: "holds P-001's sample out".into(),
             from: ms(0),
             to: Some(ms(1_500)),
+            cut: false,
         });
         timeline.records.push(Record::Handoff {
             from: nurse,
@@ -1069,7 +1111,14 @@ mod tests {
         // in it, so it looks only at its own lanes.
         start_recording();
         crate::block_on(crate::Clock::Paused, async {
+            let store =
+                working("cut lane", "stores").during(tokio::time::sleep(ms(5_000)));
+            let aborted = tokio::spawn(store);
+            let done =
+                working("cut lane", "stores").during(tokio::time::sleep(ms(500)));
+            tokio::spawn(done);
             tokio::time::sleep(ms(1_500)).await;
+            aborted.abort();
             crate::on_worker_threads(2, || async {
                 let stores = (0..8).map(|n| {
                     tokio::spawn(async move {
@@ -1092,6 +1141,21 @@ mod tests {
         let timeline = finish();
         let lane = |name: &str| timeline.lanes.iter().position(|lane| lane == name);
         let (workers, pool) = (lane("worker lane"), lane("pool lane"));
+        let cut_lane = lane("cut lane");
+        let cuts: Vec<_> = (timeline.records.iter())
+            .filter_map(|record| match record {
+                Record::Bar { lane, from, to, cut, .. }
+                    if Some(*lane) == cut_lane =>
+                {
+                    Some((*from, *to, *cut))
+                }
+                _ => None,
+            })
+            .collect();
+        // Aborted mid-way: cut off. Done: not.
+        let (aborted, done) =
+            ((ms(0), Some(ms(1_500)), true), (ms(0), Some(ms(500)), false));
+        assert_eq!(cuts, [aborted, done]);
         let mut marks = Vec::new();
         for record in &timeline.records {
             match record {

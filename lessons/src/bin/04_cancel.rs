@@ -177,8 +177,7 @@ async fn answer_within_2s(result: &mut Receiver<String>, patient: &str) -> Strin
 /// really ran: cut short by a deadline, or to the end of the work.
 async fn slow_query(patient: &'static str) -> String {
     let _work = Work(patient, Instant::now());
-    let _bar = working("lab", format!("{patient}'s query")); // for the timeline
-    sleep(ms(5_000)).await;
+    working("lab", format!("{patient}'s query")).during(sleep(ms(5_000))).await;
     format!("{patient}'s 12 past reports")
 }
 

@@ -83,8 +83,9 @@ async fn hand_to_myself() {
     say!("nurse: putting P-001's report in the tube, I'll take it out myself");
     // A rendezvous send finishes only when a receiver takes the report. The
     // only receiver is `tube_end` below, which this task never reaches.
-    let _holding = waiting("nurse", "holds it out, to herself");
-    tube.send_async("P-001's report").await.expect("tube_end is alive");
+    let holding = waiting("nurse", "holds it out, to herself");
+    let sent = holding.during(tube.send_async("P-001's report")).await;
+    sent.expect("tube_end is alive");
     say!("nurse: this line is never printed");
     let _report = tube_end.recv_async().await;
 }
