@@ -70,9 +70,9 @@ async fn lossy_loop(mut queue: Queue, start: Instant) {
 /// Takes the next report and checks it: 0.4 s awaiting the rules service.
 async fn take_and_check(queue: &mut Queue) -> String {
     let report = queue.recv().await.expect("the desk stays open");
-    let _check = working("intake loop", format!("checking {report}"));
+    let check = working("intake loop", format!("checking {report}"));
     let mut in_hand = InHand(Some(report));
-    sleep(CHECK).await;
+    check.during(sleep(CHECK)).await; // the bar is drawn cut off if dropped
     in_hand.0.take().expect("still in hand")
 }
 

@@ -83,8 +83,8 @@ async fn risk_checks(started: Instant) {
     let mut checks = JoinSet::new();
     for (check, takes) in [("pain trend", 500), ("free text", 100), ("meds", 800)] {
         checks.spawn(async move {
-            let _checking = working(check, format!("needs {takes} ms"));
-            sleep_until(started + ms(takes)).await;
+            let checking = working(check, format!("needs {takes} ms"));
+            checking.during(sleep_until(started + ms(takes))).await;
             if check == "free text" {
                 // P-006's note came in Latin-1, not UTF-8.
                 String::from_utf8(b"tr\xe8s forte".to_vec()).expect("a UTF-8 note");
