@@ -472,19 +472,29 @@ impl Label {
 }
 
 /// Where a label wanted at `x` goes so that no vertical line (an arrow, a
-/// part's rule) runs through it: `x` if it is clear, else just right of the
-/// line in the way, else just left of it, if that is clear and no more than
-/// a label's width away; else `x` after all (the text's white halo keeps it
-/// legible) rather than far from what it names. Always within the edges.
-fn clear_of(lines: &[f64], x: f64, width: f64, left: f64, right: f64) -> f64 {
-    let within = |x: f64| x.min(right - width).max(left);
+/// part's rule) runs through it: `x` if it is clear; else just right of the
+/// line in the way, if that line is at the label's `anchor` or left of it;
+/// else just left of it, if that is clear and no more than a label's width
+/// away; else `x` after all (the text's white halo keeps it legible). A label
+/// never jumps over a line to its right: past a part's rule it would read as
+/// part of the next part. Always within the edges.
+fn clear_of(
+    lines: &[f64],
+    anchor: f64,
+    x: f64,
+    width: f64,
+    edges: (f64, f64),
+) -> f64 {
+    let within = |x: f64| x.min(edges.1 - width).max(edges.0);
     let crossed = |x: f64| {
         lines.iter().copied().find(|l| x < *l + 2.0 && x + width > *l - 2.0)
     };
     let x = within(x);
     let Some(line) = crossed(x) else { return x };
-    [line + 4.0, line - 4.0 - width]
+    let right_of_line = (line <= anchor + 2.0).then_some(line + 4.0);
+    right_of_line
         .into_iter()
+        .chain([line - 4.0 - width])
         .find(|c| {
             within(*c) == *c && crossed(*c).is_none() && (c - x).abs() <= width
         })
@@ -495,7 +505,7 @@ fn clear_of(lines: &[f64], x: f64, width: f64, left: f64, right: f64) -> f64 {
 /// it clears the label before it by a gap, so no two labels overlap.
 fn stack(labels: &mut [Label], left: f64, right: f64, lines: &[f64]) -> usize {
     for label in labels.iter_mut() {
-        label.x = clear_of(lines, label.x, label.width, left, right);
+        label.x = clear_of(lines, label.anchor, label.x, label.width, (left, right));
     }
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|a, b| labels[*a].x.total_cmp(&labels[*b].x).then(a.cmp(b)));
