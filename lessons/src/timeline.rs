@@ -1216,11 +1216,16 @@ mod tests {
         let mut late = [label(690.0)];
         stack(&mut late, 0.0, 700.0, &[]);
         assert_eq!(late[0].x, 650.0);
-        // A line through a label moves it right of the line, or left if
-        // there is no room on the right.
-        let mut crossed = [label(100.0), label(640.0)];
-        stack(&mut crossed, 0.0, 700.0, &[120.0, 660.0]);
-        assert_eq!(crossed.map(|label| label.x), [124.0, 606.0]);
+        // A line at a label's anchor moves it just right of the line, or
+        // left if there is no room on the right...
+        let mut crossed = [label(100.0), label(660.0)];
+        stack(&mut crossed, 0.0, 700.0, &[100.0, 660.0]);
+        assert_eq!(crossed.map(|label| label.x), [104.0, 606.0]);
+        // ...but a line right of the anchor is never jumped over: the label
+        // ends just before it (past a part's rule it would name the next part).
+        let mut before = [label(100.0)];
+        stack(&mut before, 0.0, 700.0, &[120.0]);
+        assert_eq!(before[0].x, 66.0);
     }
 
     #[test]
