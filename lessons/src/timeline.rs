@@ -753,7 +753,9 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
         );
     }
 
-    // Bars.
+    // Bars, then the crosses where bars were cut off (over any bar that
+    // starts where one was cut).
+    let mut crosses = Vec::new();
     for (index, record) in timeline.records.iter().enumerate() {
         let Record::Bar { lane, activity, label, from, to, cut } = record else {
             continue;
@@ -783,8 +785,7 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
             ))
         );
         if *cut {
-            // A cross at the end: the task was dropped mid-way.
-            let _ = writeln!(w, "{}", cross(x2, top + BAR / 2.0));
+            crosses.push(cross(x2, top + BAR / 2.0));
         }
         if let Some(x) = inside[index] {
             let (ink, halo) = match activity {
@@ -799,6 +800,10 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
                 escape(label)
             );
         }
+    }
+
+    for cross in crosses {
+        let _ = writeln!(w, "{cross}");
     }
 
     // A tick at the top of the lane for every transcript line.
