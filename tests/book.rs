@@ -6,7 +6,8 @@
 //! only logs a missing file, so these tests resolve every include the way mdBook
 //! does and insist on text. They also check that every lesson binary has a
 //! chapter, that SUMMARY.md and the pages agree, that every picture the
-//! book shows exists and ends up in the built book, and that every exercise
+//! book shows exists and ends up in the built book, that every lesson's
+//! chapter shows its timeline picture, and that every exercise
 //! closes its lesson's chapter in a "Your turn" section that includes it, its
 //! hints and its solution.
 
@@ -263,6 +264,34 @@ fn every_image_exists_inside_book_src_and_every_image_is_shown() {
     for image in images {
         if !shown.contains(&image) {
             problems.push(format!("book/src/{image} is not shown on any page"));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn every_lesson_chapter_shows_its_timeline() {
+    // The picture is lessons/tests/timelines.rs's checked drawing of the
+    // lesson's run; its chapter shows it from the file, as an image.
+    let mut problems = Vec::new();
+    for lesson in lesson_names() {
+        let picture = format!("timelines/{lesson}.svg");
+        let exists = book_src().join(&picture).is_file();
+        let chapter = book_src().join(format!("{lesson}.md"));
+        let shown = std::fs::read_to_string(&chapter)
+            .map(|markdown| local_files(&prose(&markdown)).contains(&picture))
+            .unwrap_or(false);
+        if !exists {
+            problems.push(format!(
+                "{lesson} has no timeline: draw book/src/{picture} with \
+                 UPDATE_TIMELINES={lesson} cargo test -p lessons --test timelines"
+            ));
+        }
+        if !shown {
+            problems.push(format!(
+                "{} does not show its timeline: add ![...]({picture}) near its transcript",
+                relative(&chapter)
+            ));
         }
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));

@@ -19,6 +19,11 @@
 //! things happen "at once" the order is set by the code (who woke whom), not by
 //! which OS thread got there first. That keeps every transcript exact.
 //!
+//! With `--timeline FILE` the harness also records what the lesson's tasks did
+//! and draws it as an SVG swimlane picture once the lesson ends (see
+//! [`timeline`]: lessons add bars, hand-offs and marks; `say!` lines are
+//! recorded by themselves).
+//!
 //! Two helpers serve the lessons on blocking (09 onwards): [`block_thread_for`],
 //! the harness's stand-in for `std::thread::sleep` that keeps working on the
 //! paused clock, and [`on_worker_threads`], a multi-thread runtime for the parts
@@ -29,6 +34,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -37,6 +43,9 @@ use futures::FutureExt;
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
+
+pub mod timeline;
+pub use timeline::{Span, handoff, lanes, mark, waiting, working};
 
 /// Which clock a lesson runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +59,11 @@ pub enum Clock {
 /// What the command line asked for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    Run(Clock),
+    /// Run the lesson on `clock`; with `timeline`, draw it into that file.
+    Run {
+        clock: Clock,
+        timeline: Option<PathBuf>,
+    },
     Help,
 }
 
@@ -69,35 +82,42 @@ thread_local! {
     static KEEPER: RefCell<Option<Arc<ClockKeeper>>> = const { RefCell::new(None) };
 }
 
-/// Reads the flags after the program name. Anything but `--fast` or `--help`
-/// is an error naming the flag.
+/// Reads the flags after the program name. Anything but `--fast`,
+/// `--timeline FILE` or `--help` is an error naming the flag.
 pub fn parse_args<I: IntoIterator<Item = String>>(
     args: I,
 ) -> Result<Command, String> {
-    let mut clock = Clock::Real;
-    for arg in args {
+    let (mut clock, mut timeline) = (Clock::Real, None);
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--fast" => clock = Clock::Paused,
+            "--timeline" => match args.next() {
+                Some(file) if !file.starts_with('-') => timeline = Some(file.into()),
+                _ => return Err("`--timeline` needs a file name".to_owned()),
+            },
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown flag `{other}`")),
         }
     }
-    Ok(Command::Run(clock))
+    Ok(Command::Run { clock, timeline })
 }
 
 /// The usage text for the lesson binary called `lesson`.
 pub fn usage(lesson: &str) -> String {
     format!(
-        "usage: cargo run --bin {lesson} [-- --fast]\n\n\
-         \x20 (no flag)  run on the real clock: sleeps take real time\n\
-         \x20 --fast     run on tokio's paused clock: same transcript, at once\n\
-         \x20 --help     print this text"
+        "usage: cargo run --bin {lesson} [-- [--fast] [--timeline FILE]]\n\n\
+         \x20 (no flag)        run on the real clock: sleeps take real time\n\
+         \x20 --fast           run on tokio's paused clock: same transcript, at once\n\
+         \x20 --timeline FILE  also draw the lesson's tasks as an SVG into FILE\n\
+         \x20 --help           print this text"
     )
 }
 
 /// Runs one lesson: parses the flags, builds the runtime, awaits `lesson`.
 ///
-/// An unknown flag prints the usage to stderr and exits with status 2.
+/// An unknown flag prints the usage to stderr and exits with status 2; a
+/// timeline that cannot be written, an error and status 1.
 pub fn run<F, Fut>(lesson: F) -> ExitCode
 where
     F: FnOnce() -> Fut,
@@ -110,10 +130,27 @@ where
         .map_or_else(|| "lesson".to_owned(), |s| s.to_string_lossy().into_owned());
 
     match parse_args(args) {
-        Ok(Command::Run(clock)) => {
+        Ok(Command::Run { clock, timeline: None }) => {
             IN_BINARY.store(true, Ordering::Relaxed);
             block_on(clock, lesson());
             ExitCode::SUCCESS
+        }
+        Ok(Command::Run { clock, timeline: Some(file) }) => {
+            IN_BINARY.store(true, Ordering::Relaxed);
+            timeline::start_recording();
+            block_on(clock, lesson());
+            let title = format!("Lesson {name}: what its tasks did, and when");
+            let svg = timeline::render(&title, &timeline::finish());
+            match std::fs::write(&file, svg) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!(
+                        "{name}: cannot write the timeline {}: {e}",
+                        file.display()
+                    );
+                    ExitCode::FAILURE
+                }
+            }
         }
         Ok(Command::Help) => {
             println!("{}", usage(&name));
@@ -158,6 +195,7 @@ pub fn block_on<T>(clock: Clock, future: impl Future<Output = T>) -> T {
     runtime.block_on(async {
         START.set(Some(Instant::now()));
         CLOCK.set(Some(clock));
+        timeline::lesson_started();
         let output = match clock {
             Clock::Real => future.await,
             // The keeper never finishes; it only works while a blocking-pool
@@ -168,6 +206,7 @@ pub fn block_on<T>(clock: Clock, future: impl Future<Output = T>) -> T {
                 never = keeper.keep_clock() => match never {},
             },
         };
+        timeline::lesson_ended();
         START.set(None);
         CLOCK.set(None);
         output
@@ -213,15 +252,24 @@ where
     Fut: Future<Output = T>,
     T: Send + 'static,
 {
+    // The timeline stamps this part's records with the lesson time it began.
+    let (began, paused) = (elapsed(), CLOCK.get() == Some(Clock::Paused));
+    let real_start = std::time::Instant::now();
+    let enter = move || timeline::enter_worker_part(began, real_start, paused);
     tokio::task::spawn_blocking(move || {
         // The new runtime keeps real time: here `block_thread_for` sleeps.
         KEEPER.set(None);
-        Builder::new_multi_thread()
+        enter();
+        let output = Builder::new_multi_thread()
             .worker_threads(workers)
+            .on_thread_start(enter)
             .enable_time()
             .build()
             .expect("a multi-thread runtime builds")
-            .block_on(part())
+            .block_on(part());
+        // This blocking-pool thread may serve the lesson again: on its clock.
+        timeline::leave_worker_part();
+        output
     })
     .await
     .expect("the lesson part does not panic")
@@ -287,7 +335,9 @@ pub fn elapsed() -> Duration {
 
 /// Prints one transcript line stamped with [`elapsed`]. Use [`say!`].
 pub fn say_line(line: fmt::Arguments<'_>) {
-    let line = format!("{} {line}", stamp(elapsed()));
+    let text = line.to_string();
+    timeline::said(&text);
+    let line = format!("{} {text}", stamp(elapsed()));
     if !IN_BINARY.load(Ordering::Relaxed) {
         // In a unit test: `println!` lets the test harness capture the line.
         println!("{line}");
@@ -346,8 +396,19 @@ mod tests {
 
     #[test]
     fn flags_choose_the_clock() {
-        assert_eq!(parse_args(args(&[])), Ok(Command::Run(Clock::Real)));
-        assert_eq!(parse_args(args(&["--fast"])), Ok(Command::Run(Clock::Paused)));
+        let run = |clock, timeline: Option<&str>| {
+            Ok(Command::Run { clock, timeline: timeline.map(PathBuf::from) })
+        };
+        assert_eq!(parse_args(args(&[])), run(Clock::Real, None));
+        assert_eq!(parse_args(args(&["--fast"])), run(Clock::Paused, None));
+        assert_eq!(
+            parse_args(args(&["--timeline", "03.svg", "--fast"])),
+            run(Clock::Paused, Some("03.svg"))
+        );
+        assert_eq!(
+            parse_args(args(&["--fast", "--timeline"])),
+            Err("`--timeline` needs a file name".to_owned())
+        );
         assert_eq!(parse_args(args(&["--help"])), Ok(Command::Help));
         assert_eq!(
             parse_args(args(&["--fats"])),

@@ -13,12 +13,13 @@
 //!
 //! This is the first lesson. Next: 02_buffered, a tube with room for three.
 //!
-//! Run: cargo run --bin 01_unbuffered      (add `-- --fast` to skip the waiting)
+//! Run: cargo run --bin 01_unbuffered      (add `-- --fast` to skip the waiting;
+//!      `-- --timeline 01.svg` draws who waited when: bars, hand-offs, marks)
 //! Go:  ch := make(chan Sample); ch <- s  /  s := <-ch
 
 use std::process::ExitCode;
 
-use lessons::{half_seconds, ms, say};
+use lessons::{half_seconds, handoff, lanes, ms, say, waiting, working};
 use tokio::time::{Instant, sleep};
 
 fn main() -> ExitCode {
@@ -29,20 +30,24 @@ fn main() -> ExitCode {
 async fn lesson() {
     // Capacity 0: the tube holds nothing, the hand-off is the only way through.
     let (tube, lab_end) = flume::bounded::<&str>(0);
+    lanes(&["nurse", "lab"]); // the timeline's lanes: only drawn with --timeline
 
     let lab = tokio::spawn(async move {
         // The lab is busy with earlier work for 1.5 s before it looks at the tube.
-        sleep(ms(1_500)).await;
+        working("lab", "earlier work").during(sleep(ms(1_500))).await;
         for _ in 0..2 {
             say!("lab: free, reaching into the tube");
             let waiting_since = Instant::now();
+            let reaching = waiting("lab", "reaches into the tube");
             let Ok(sample) = lab_end.recv_async().await else {
                 return;
             };
+            reaching.end();
+            handoff("nurse", "lab", sample);
             let waited = half_seconds(waiting_since.elapsed());
             say!("lab: took {sample} (waited {waited:.1} s for it)");
             // Analysing takes a second; only then does the lab look again.
-            sleep(ms(1_000)).await;
+            working("lab", "analyses").during(sleep(ms(1_000))).await;
         }
     });
 
@@ -50,11 +55,13 @@ async fn lesson() {
         say!("nurse: {sample} ready, holding it out to the tube");
         let holding_since = Instant::now();
         // Completes only when the lab's `recv_async` has taken the sample.
+        let holding = waiting("nurse", format!("holds {sample} out"));
         tube.send_async(sample).await.expect("the lab is open");
+        holding.end();
         let held = half_seconds(holding_since.elapsed());
         say!("nurse: handed over {sample} (held it {held:.1} s)");
         // Labelling the next tube takes the nurse 1.5 s.
-        sleep(ms(1_500)).await;
+        working("nurse", "labels the next tube").during(sleep(ms(1_500))).await;
     }
     lab.await.expect("the lab task does not panic");
 

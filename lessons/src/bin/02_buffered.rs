@@ -13,12 +13,15 @@
 //! Previous: 01_unbuffered, a hand-to-hand tube. Next: 03_leak, where the one
 //! who should take the result has already gone.
 //!
-//! Run: cargo run --bin 02_buffered      (add `-- --fast` to skip the waiting)
+//! Run: cargo run --bin 02_buffered      (add `-- --fast` to skip the waiting;
+//!      `-- --timeline 02.svg` draws the basket filling and emptying)
 //! Go:  basket := make(chan Report, 3)
 
+use std::collections::VecDeque;
 use std::process::ExitCode;
+use std::sync::Mutex;
 
-use lessons::{half_seconds, ms, say};
+use lessons::{Span, half_seconds, lanes, mark, ms, say, waiting, working};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep};
 
@@ -32,20 +35,24 @@ async fn lesson() {
     // Three slots: the first three sends complete without anyone receiving.
     let (desk, mut lab_side) = mpsc::channel::<String>(3);
     // ANCHOR_END: basket
+    lanes(&["desk", "basket", "lab"]); // the timeline's lanes (with --timeline)
 
     let lab = tokio::spawn(async move {
         // The lab finishes earlier work before it first looks in the basket.
-        sleep(ms(1_000)).await;
+        working("lab", "earlier work").during(sleep(ms(1_000))).await;
         // `recv` gives `None` once the desk has dropped its Sender and the
         // basket is empty: Go's `for r := range basket` after `close(basket)`.
         while let Some(report) = lab_side.recv().await {
+            taken_out();
             let fill = lab_side.len();
             let gauge = gauge(fill, lab_side.max_capacity());
             say!("lab:  took {report} out               {gauge}");
             // Analysing one report takes the lab a full second.
-            sleep(ms(1_000)).await;
+            let analysing = working("lab", format!("analyses {report}"));
+            analysing.during(sleep(ms(1_000))).await;
         }
         say!("lab:  basket empty and closed, the lab goes home");
+        mark("lab", "goes home");
     });
 
     // ANCHOR: desk
@@ -56,7 +63,10 @@ async fn lesson() {
             say!("desk: basket full, {report} has to wait for the lab");
         }
         let since = Instant::now();
+        let holding = waiting("desk", format!("{report} waits for room"));
         desk.send(report.clone()).await.expect("the lab is open");
+        holding.end();
+        put_in(&report);
         let waited = half_seconds(since.elapsed());
         let fill = desk.max_capacity() - desk.capacity();
         let gauge = gauge(fill, desk.max_capacity());
@@ -68,6 +78,7 @@ async fn lesson() {
     // there for the lab. This is the graceful drain from Go's shutdown hook.
     say!("desk: all reports handed in, closing the basket");
     drop(desk);
+    mark("desk", "closes the basket");
     lab.await.expect("the lab task does not panic");
 }
 // ANCHOR_END: lesson
@@ -79,3 +90,16 @@ fn gauge(fill: usize, capacity: usize) -> String {
     format!("basket [{slots}] {fill}/{capacity}")
 }
 // ANCHOR_END: gauge
+
+// The timeline's basket lane: a bar per report, from put in to taken out.
+// The basket is first in, first out, and so is this queue of bars.
+static IN_BASKET: Mutex<VecDeque<Span>> = Mutex::new(VecDeque::new());
+
+fn put_in(report: &str) {
+    let bar = waiting("basket", report);
+    IN_BASKET.lock().unwrap().push_back(bar);
+}
+
+fn taken_out() {
+    IN_BASKET.lock().unwrap().pop_front();
+}

@@ -25,7 +25,7 @@
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, ms, say};
+use lessons::{alive_tasks, handoff, lanes, mark, ms, say, waiting, working};
 use tokio::sync::mpsc::{self, Receiver, Sender, error::SendError};
 use tokio::time::sleep;
 
@@ -33,24 +33,19 @@ fn main() -> ExitCode {
     lessons::run(lesson)
 }
 
-/// Alive-task counts at the moments that matter, for the verdict and the test.
-struct Counts {
-    before_opening: usize,
-    after_requests: Vec<usize>,
-    at_closing: usize,
-}
-
 async fn lesson() {
-    let c = scenario().await;
-    let (before, after, closing) =
-        (c.before_opening, &c.after_requests, c.at_closing);
+    lanes(&["handler P-001", "P-001's query", "handler P-002"]);
+    lanes(&["P-002's query", "audit writer"]);
+    let (before, after, at_closing) = scenario().await;
+    mark("audit writer", "leaked: waits for ever");
     say!(
-        "verdict: alive tasks {before} before opening, {after:?} after requests, {closing} after closing: a leak, the audit writer"
+        "verdict: alive tasks {before} before opening, {after:?} after requests, {at_closing} after closing: a leak, the audit writer"
     );
 }
 
 // ANCHOR: lesson
-async fn scenario() -> Counts {
+/// Alive-task counts: before opening, after each request, after closing.
+async fn scenario() -> (usize, Vec<usize>, usize) {
     let before_opening = alive_tasks();
     // ANCHOR: forgotten_sender
     let (audit, audit_inbox) = mpsc::channel::<String>(16);
@@ -59,7 +54,6 @@ async fn scenario() -> Counts {
     let nightly_report = audit.clone();
     // ANCHOR_END: forgotten_sender
     say!("clinic: open, alive tasks {}: the audit writer", alive_tasks());
-
     let mut after_requests = Vec::new();
     for patient in ["P-001", "P-002"] {
         leaky_handler(patient, &audit).await;
@@ -72,7 +66,6 @@ async fn scenario() -> Counts {
              audit writer + {orphans} orphaned {queries}"
         );
     }
-
     // Both queries finish while the clinic waits out the evening.
     sleep(ms(3_500)).await;
     // ANCHOR: closing
@@ -86,30 +79,30 @@ async fn scenario() -> Counts {
     );
     // ANCHOR_END: closing
     // The writer's "goes home" line never prints: compare lesson 04.
-    let at_closing = alive_tasks();
-    Counts { before_opening, after_requests, at_closing }
+    (before_opening, after_requests, alive_tasks())
 }
 // ANCHOR_END: lesson
 
 // ANCHOR: leaky_handler
 async fn leaky_handler(patient: &'static str, audit: &Sender<String>) {
-    // The article's reply channel is unbuffered; tokio has no such channel,
-    // and here it would not matter: whatever the capacity, a send to a
-    // dropped receiver comes straight back as an error.
+    // The article's reply channel is unbuffered (tokio has none); here it would
+    // not matter: a send to a dropped receiver comes straight back as an error.
     let (reply, mut result) = mpsc::channel::<String>(1);
     // `go slowQuery(ch)`. The JoinHandle is dropped at the semicolon: that
     // detaches the task; nothing will ever stop it.
     tokio::spawn(slow_query(patient, reply));
+    let me = format!("handler {patient}");
+    handoff(&me, &format!("{patient}'s query"), "spawns");
     say!("handler {patient}: asked the lab, the patient gets an answer within 2 s");
+    let _waiting = waiting(&me, "waits for the lab"); // a bar until it returns
     let outcome = tokio::select! {
         biased;
         Some(history) = result.recv() => format!("answered with {history}"),
         _ = sleep(ms(2_000)) => GAVE_UP.to_owned(),
     };
     say!("handler {patient}: {outcome}");
-    let entry = format!("{patient} {outcome}");
-    audit.send(entry).await.expect("the audit writer runs");
-    // Returning drops `result`, the receiving end: nobody listens any more.
+    audit.send(format!("{patient} {outcome}")).await.expect("the audit writer runs");
+    mark(&me, "returns"); // dropping `result`, the receiving end: nobody listens
 }
 // ANCHOR_END: leaky_handler
 
@@ -117,11 +110,13 @@ const GAVE_UP: &str = "gave up after 2 s, told the patient to retry";
 
 // ANCHOR: slow_query
 async fn slow_query(patient: &'static str, reply: Sender<String>) {
-    sleep(ms(5_000)).await;
+    let me = format!("{patient}'s query");
+    working(&me, "the 5 s query").during(sleep(ms(5_000))).await;
     let history = format!("{patient}'s 12 past reports");
     // Go would block here forever. tokio sees the receiver is gone and hands
     // the value back inside the error; the task then ends, 3 s too late.
     if let Err(SendError(unread)) = reply.send(history).await {
+        mark(&me, "done, for nobody");
         say!(
             "lab: {patient}'s query done after 5 s, for nobody: \
              send gave back Err(\"{unread}\")"
@@ -131,6 +126,7 @@ async fn slow_query(patient: &'static str, reply: Sender<String>) {
 // ANCHOR_END: slow_query
 
 async fn audit_writer(mut inbox: Receiver<String>) {
+    let _waiting = waiting("audit writer", "waits until every Sender is gone");
     let mut written = 0;
     // Ends only when the channel is closed: every Sender dropped.
     while let Some(_entry) = inbox.recv().await {
@@ -146,11 +142,9 @@ mod tests {
 
     #[test]
     fn tasks_pile_up_and_the_audit_writer_outlives_closing() {
-        let counts = block_on(Clock::Paused, scenario());
-        assert_eq!(counts.before_opening, 0);
-        // Audit writer plus one detached query per request so far.
-        assert_eq!(counts.after_requests, [2, 3]);
-        // The queries ended at 5 s and 7 s; the audit writer never does.
-        assert_eq!(counts.at_closing, 1);
+        let (before, after, closing) = block_on(Clock::Paused, scenario());
+        // The audit writer, plus one detached query per request so far; the
+        // queries end at 5 s and 7 s, the audit writer never does.
+        assert_eq!((before, after, closing), (0, vec![2, 3], 1));
     }
 }

@@ -24,7 +24,8 @@
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, half_seconds, ms, say};
+use lessons::{alive_tasks, half_seconds, handoff, lanes, mark, ms, say};
+use lessons::{waiting, working};
 use tokio::sync::mpsc::{self, Receiver, Sender};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
@@ -33,39 +34,29 @@ fn main() -> ExitCode {
     lessons::run(lesson)
 }
 
-/// Alive-task counts at the moments that matter, for the verdict and the test.
-struct Counts {
-    before_opening: usize,
-    after_requests: Vec<usize>,
-    at_closing: usize,
-}
-
 async fn lesson() {
-    let c = scenario().await;
-    let (before, after, closing) =
-        (c.before_opening, &c.after_requests, c.at_closing);
+    lanes(&["handler", "lab", "audit writer"]); // for `--timeline`
+    let (before, after, closing) = scenario().await;
     say!(
         "verdict: alive tasks {before} before opening, {after:?} after requests, {closing} after closing: no leak"
     );
 }
 
 // ANCHOR: lesson
-async fn scenario() -> Counts {
+/// Alive-task counts: before opening, after each request, after closing.
+async fn scenario() -> (usize, Vec<usize>, usize) {
     let before_opening = alive_tasks();
     let (audit, audit_inbox) = mpsc::channel::<String>(16);
     let writer = tokio::spawn(audit_writer(audit_inbox));
     let nightly_report = audit.clone();
-    let alive = alive_tasks();
-    say!("clinic: open, alive tasks {alive}: the audit writer");
+    say!("clinic: open, alive tasks {}: the audit writer", alive_tasks());
 
-    let mut after_requests = Vec::new();
     let outcome = with_timeout("P-001").await;
-    after_requests.push(answered("P-001", outcome, &audit).await);
+    let mut after_requests = vec![answered("P-001", outcome, &audit).await];
     let outcome = with_token("P-002").await;
     after_requests.push(answered("P-002", outcome, &audit).await);
     let outcome = articles_fix("P-003").await;
     after_requests.push(answered("P-003", outcome, &audit).await);
-
     sleep(ms(3_500)).await;
     // ANCHOR: closing
     // Every Sender goes, the spare too, so the writer's `recv` returns None;
@@ -75,16 +66,14 @@ async fn scenario() -> Counts {
     say!("clinic: closing, dropped every audit Sender, the spare too");
     writer.await.expect("the audit writer does not panic");
     // ANCHOR_END: closing
-    let at_closing = alive_tasks();
-    Counts { before_opening, after_requests, at_closing }
+    (before_opening, after_requests, alive_tasks())
 }
 // ANCHOR_END: lesson
 
 /// The handler's answer goes to the patient and the audit log; then we count.
 async fn answered(patient: &str, outcome: String, audit: &Sender<String>) -> usize {
     say!("handler {patient}: {outcome}");
-    let entry = format!("{patient} {outcome}");
-    audit.send(entry).await.expect("the audit writer runs");
+    audit.send(format!("{patient} {outcome}")).await.expect("the audit writer runs");
     let alive = alive_tasks();
     say!("clinic: after {patient}'s request, alive tasks {alive}");
     alive
@@ -95,9 +84,13 @@ async fn answered(patient: &str, outcome: String, audit: &Sender<String>) -> usi
 /// drops it at the deadline, in the middle of its `sleep`.
 async fn with_timeout(patient: &'static str) -> String {
     say!("handler {patient}: asked the lab, `timeout` drops the query at 2 s");
+    let _waiting = waiting("handler", patient);
     match timeout(ms(2_000), slow_query(patient)).await {
         Ok(history) => format!("answered with {history}"),
-        Err(_elapsed) => GAVE_UP.to_owned(),
+        Err(_elapsed) => {
+            handoff("handler", "lab", "timeout fires");
+            GAVE_UP.to_owned()
+        }
     }
 }
 // ANCHOR_END: fix_timeout
@@ -112,8 +105,9 @@ async fn with_token(patient: &'static str) -> String {
     let token = CancellationToken::new();
     let (reply, mut result) = mpsc::channel(1);
     let query = tokio::spawn(cancellable_query(patient, token.clone(), reply));
-    let outcome = answer_within_2s(&mut result).await;
+    let outcome = answer_within_2s(&mut result, patient).await;
     token.cancel();
+    handoff("handler", "lab", "token.cancel()");
     // The query stops at its next wake-up; awaiting it proves it let go.
     query.await.expect("the query does not panic");
     outcome
@@ -151,6 +145,7 @@ async fn articles_fix(patient: &'static str) -> String {
     tokio::spawn(async move {
         let history = slow_query(patient).await;
         if ctx.is_cancelled() {
+            mark("lab", "sees ctx.Done() 3 s late");
             say!(
                 "lab: {patient}'s query sees ctx.Done() only now, \
                  3 s after its handler gave up"
@@ -159,14 +154,17 @@ async fn articles_fix(patient: &'static str) -> String {
         }
         let _ = reply.send(history).await;
     });
-    answer_within_2s(&mut result).await
+    let outcome = answer_within_2s(&mut result, patient).await;
+    handoff("handler", "lab", "cancel() on return");
+    outcome
 }
 // ANCHOR_END: articles_fix
 
 const GAVE_UP: &str = "gave up after 2 s, told the patient to retry";
 
 /// Go's `select { case r := <-ch: ... case <-time.After(2 * time.Second): ... }`.
-async fn answer_within_2s(result: &mut Receiver<String>) -> String {
+async fn answer_within_2s(result: &mut Receiver<String>, patient: &str) -> String {
+    let _waiting = waiting("handler", patient);
     tokio::select! {
         biased;
         Some(history) = result.recv() => format!("answered with {history}"),
@@ -179,7 +177,7 @@ async fn answer_within_2s(result: &mut Receiver<String>) -> String {
 /// really ran: cut short by a deadline, or to the end of the work.
 async fn slow_query(patient: &'static str) -> String {
     let _work = Work(patient, Instant::now());
-    sleep(ms(5_000)).await;
+    working("lab", format!("{patient}'s query")).during(sleep(ms(5_000))).await;
     format!("{patient}'s 12 past reports")
 }
 
@@ -195,6 +193,7 @@ impl Drop for Work {
 // ANCHOR_END: slow_query
 
 async fn audit_writer(mut inbox: Receiver<String>) {
+    let _waiting = waiting("audit writer", "waits for entries");
     let mut written = 0;
     // Ends when the channel is closed: every Sender dropped.
     while let Some(_entry) = inbox.recv().await {
@@ -215,12 +214,9 @@ mod tests {
         // hang into a failure at once.
         let counts = block_on(Clock::Paused, async {
             tokio::time::timeout(ms(60_000), scenario()).await
-        })
-        .expect("the scenario ends: no task is left waiting");
-        assert_eq!(counts.before_opening, 0);
+        });
         // Only the audit writer after the two fixes; the article's fix leaves
         // its query running past the answer.
-        assert_eq!(counts.after_requests, [1, 1, 2]);
-        assert_eq!(counts.at_closing, 0);
+        assert_eq!(counts, Ok((0, vec![1, 1, 2], 0)), "the scenario ends, no leak");
     }
 }

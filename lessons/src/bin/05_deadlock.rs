@@ -17,12 +17,14 @@
 //! Previous: 04_cancel, where a deadline reached the query. Next: 06_shutdown,
 //! stopping many workers without losing the reports they hold.
 //!
-//! Run: cargo run --bin 05_deadlock      (add `-- --fast` to skip the waiting)
+//! Run: cargo run --bin 05_deadlock      (add `-- --fast` to skip the waiting;
+//!      `-- --timeline 05.svg` draws the stuck nurse and the watchdog)
 //! Go:  ch := make(chan int); ch <- 1; <-ch   // all goroutines are asleep
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, half_seconds, ms, say};
+use lessons::{alive_tasks, half_seconds, handoff, lanes, mark, ms, say};
+use lessons::{waiting, working};
 use tokio::time::{Duration, Instant, sleep, timeout};
 
 /// How long the watchdog lets a hand-off take before calling it stuck.
@@ -34,11 +36,14 @@ fn main() -> ExitCode {
 
 // ANCHOR: lesson
 async fn lesson() {
+    lanes(&["nurse", "lab", "watchdog"]); // the timeline's lanes, with --timeline
     say!("--- the bug: one nurse, a tube with no room, both ends in her hands");
     // ANCHOR: watchdog
     let mut nurse = tokio::spawn(hand_to_myself());
     // `&mut nurse` lets the watchdog give up on the task without losing it.
-    if timeout(PATIENCE, &mut nurse).await.is_err() {
+    let watching = waiting("watchdog", "gives her 2 s");
+    if watching.during(timeout(PATIENCE, &mut nurse)).await.is_err() {
+        mark("watchdog", "deadlock detected");
         let (waited, alive) = (PATIENCE.as_secs_f64(), alive_tasks());
         say!(
             "watchdog: the nurse is still not done after {waited:.1} s; \
@@ -54,6 +59,7 @@ async fn lesson() {
         );
         // Nothing will ever wake her: abort, or the task leaks (lesson 03).
         nurse.abort();
+        handoff("watchdog", "nurse", "abort()");
         let _ = nurse.await;
         let alive = alive_tasks();
         say!("watchdog: aborted the nurse; tasks alive: {alive}");
@@ -77,7 +83,9 @@ async fn hand_to_myself() {
     say!("nurse: putting P-001's report in the tube, I'll take it out myself");
     // A rendezvous send finishes only when a receiver takes the report. The
     // only receiver is `tube_end` below, which this task never reaches.
-    tube.send_async("P-001's report").await.expect("tube_end is alive");
+    let holding = waiting("nurse", "holds it out, to herself");
+    let sent = holding.during(tube.send_async("P-001's report")).await;
+    sent.expect("tube_end is alive");
     say!("nurse: this line is never printed");
     let _report = tube_end.recv_async().await;
 }
@@ -89,14 +97,17 @@ async fn receive_in_another_task() {
     let (tube, tube_end) = flume::bounded::<&str>(0);
     let lab = tokio::spawn(async move {
         // The lab is busy for half a second: the nurse waits, but not forever.
-        sleep(ms(500)).await;
+        working("lab", "busy").during(sleep(ms(500))).await;
         say!("lab: reaching into the tube");
         let report = tube_end.recv_async().await.expect("the nurse is sending");
+        handoff("nurse", "lab", "P-001's report");
         say!("lab: took {report}");
     });
     say!("nurse: holding P-001's report out to the tube");
     let since = Instant::now();
+    let holding = waiting("nurse", "holds it out");
     tube.send_async("P-001's report").await.expect("the lab is open");
+    holding.end();
     let held = half_seconds(since.elapsed());
     say!("nurse: handed it over (held it {held:.1} s)");
     lab.await.expect("the lab task does not panic");
@@ -109,6 +120,7 @@ async fn receive_in_another_task() {
 async fn buffer_of_one() {
     let (tube, tube_end) = flume::bounded::<&str>(1);
     tube.send_async("P-001's report").await.expect("tube_end is alive");
+    mark("nurse", "sent at once");
     say!("nurse: P-001's report is in the tube's one slot; my send is done");
     let report = tube_end.recv_async().await.expect("the slot holds it");
     say!("nurse: took {report} back out myself");

@@ -13,8 +13,7 @@
 //! `sync.WaitGroup` the article left out: stop accepting, close the queue,
 //! let the workers finish the backlog, and wait for them, with a deadline.
 //!
-//! Previous: 05_deadlock, a task that waits forever. Next: 07_backpressure,
-//! what the intake should answer when the queue is full.
+//! Previous: 05_deadlock. Next: 07_backpressure, when the queue is full.
 //!
 //! Run: cargo run --bin 06_shutdown      (add `-- --fast` to skip the waiting)
 //! Go:  server.AddShutdownHook(func() { close(ch) })   // + the missing sync.WaitGroup
@@ -24,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use futures::future::BoxFuture;
-use lessons::{alive_tasks, ms, say};
+use lessons::{alive_tasks, lanes, mark, ms, say, waiting, working};
 use tokio::task::JoinSet;
 use tokio::time::{Duration, Instant, sleep, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
@@ -46,6 +45,7 @@ fn main() -> ExitCode {
 
 // ANCHOR: lesson
 async fn lesson() {
+    lanes(&["intake", "worker 1", "worker 2", "shutdown"]); // for --timeline
     say!("--- naive: the article's hook closes the queue and returns");
     close_and_exit().await.print();
     say!("--- draining: stop accepting, finish the backlog, wait with a deadline");
@@ -89,6 +89,7 @@ async fn drain_and_wait() -> Arc<Ledger> {
          {writing} reports being written, {queued} queued"
     );
     // 3. Wait for the backlog, but not forever: the host kills us at some point.
+    let _waiting = waiting("shutdown", "waits for the workers, 5 s at most");
     match timeout(DEADLINE, tracker.wait()).await {
         Ok(()) => say!("shutdown: every task has finished; exiting"),
         Err(_) => say!("shutdown: deadline passed; {} tasks cut off", tracker.len()),
@@ -124,6 +125,7 @@ async fn intake(
     ledger: Arc<Ledger>,
 ) {
     let opened = Instant::now();
+    let _open = waiting("intake", "open: 15 reports come in");
     for n in 1..=PATIENTS {
         let due = opened + EVERY * n;
         tokio::select! {
@@ -141,13 +143,13 @@ async fn intake(
 
 /// Go's `for r := range ch`: loops until the queue is closed *and* empty.
 async fn worker(id: usize, inbox: flume::Receiver<Instant>, ledger: Arc<Ledger>) {
-    let (mut stored, mut free_at) = (0, Instant::now());
+    let (mut stored, mut free_at, me) = (0, Instant::now(), format!("worker {id}"));
     while let Ok(arrived) = inbox.recv_async().await {
         ledger.taken.fetch_add(1, Relaxed);
         // Validate, write to the database, append to the audit log: 0.5 s
         // from when the report arrived or this worker was free, if later.
         free_at = free_at.max(arrived) + STORE;
-        sleep_until(free_at).await;
+        working(&me, "").during(sleep_until(free_at)).await; // a bar per report
         // The other worker, if due at the same moment, goes first: a worker
         // that woke late on a busy machine must not take its next report too.
         tokio::task::yield_now().await;
@@ -171,16 +173,15 @@ impl Ledger {
         [&self.accepted, &self.taken, &self.stored].map(|n| n.load(Relaxed))
     }
     fn lost(&self) -> usize {
-        let [accepted, _, stored] = self.counts();
-        accepted - stored
+        self.accepted.load(Relaxed) - self.stored.load(Relaxed)
     }
     fn print(&self) {
         let [accepted, taken, stored] = self.counts();
-        let (lost, writing, queued) =
-            (self.lost(), taken - stored, accepted - taken);
+        let (lost, half, queued) = (self.lost(), taken - stored, accepted - taken);
         say!("count: accepted {accepted}, stored {stored}, lost {lost}");
+        mark("shutdown", format!("{lost} of {accepted} lost"));
         if lost > 0 {
-            say!("count: the lost: {writing} half-written, {queued} still queued");
+            say!("count: the lost: {half} half-written, {queued} still queued");
         }
     }
 }
@@ -196,8 +197,7 @@ mod tests {
             (drain_and_wait().await, alive_tasks())
         });
         assert!(ledger.accepted.load(Relaxed) > 0);
-        assert_eq!(ledger.lost(), 0, "{ledger:?}");
-        assert_eq!(alive, 0);
+        assert_eq!((ledger.lost(), alive), (0, 0), "{ledger:?}");
     }
 
     #[test]

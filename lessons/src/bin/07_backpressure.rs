@@ -10,10 +10,9 @@
 //!
 //! Then the article's other warning, measured: a bigger buffer is not better.
 //! The same burst of 100 reports hits queues of 4, 16, 64 and 1024 slots, with
-//! the same four workers behind them. The big queue refuses no one, and the
-//! last report it accepted waits 2.4 s before a worker even opens it. The
-//! overload is the same; the queue only hides it (and holds more reports to
-//! lose at a crash, lesson 06).
+//! the same four workers behind them. The big queue refuses no one, yet the
+//! last report it accepted waits 2.4 s before a worker opens it: the same
+//! overload, hidden (and more reports to lose at a crash, lesson 06).
 //!
 //! Previous: 06_shutdown, draining the queue. Next: 08_tasks_vs_threads, why
 //! a task per request is cheap where a thread or process per request is not.
@@ -24,7 +23,7 @@
 use std::process::ExitCode;
 
 use flume::TrySendError;
-use lessons::{half_seconds, ms, say};
+use lessons::{half_seconds, handoff, lanes, mark, ms, say, waiting, working};
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
 /// The burst: every patient of a study submits in the same instant.
@@ -39,6 +38,7 @@ fn main() -> ExitCode {
 
 // ANCHOR: lesson
 async fn lesson() {
+    lanes(&["intake", "worker", "4 workers"]);
     say!("--- a queue with 2 slots, its worker still busy elsewhere");
     try_send_or_wait().await;
 
@@ -71,6 +71,7 @@ async fn try_send_or_wait() {
         match queue.try_send(report) {
             Ok(()) => say!("intake: {report} queued -> 202 Accepted"),
             Err(TrySendError::Full(report)) => {
+                mark("intake", format!("{report} refused: 503"));
                 say!(
                     "intake: queue full, {report} handed back at once \
                      -> 503, retry later"
@@ -82,13 +83,16 @@ async fn try_send_or_wait() {
 
     let worker = tokio::spawn(async move {
         // The worker gets to this queue after 0.5 s.
+        let _busy = working("worker", "busy elsewhere");
         sleep(ms(500)).await;
         let report = inbox.recv_async().await.expect("two reports wait");
+        handoff("intake", "worker", report);
         say!("worker: took {report}; a slot is free");
         inbox
     });
     // The other way: wait for room, with the patient's request still open.
     say!("intake: send().await with P-003 instead: waiting for a slot");
+    let _open = waiting("intake", "P-003's request held open");
     let since = Instant::now();
     queue.send_async("P-003").await.expect("the worker holds the inbox");
     let held = half_seconds(since.elapsed());
@@ -108,6 +112,8 @@ async fn burst(capacity: usize, at: Instant) -> (usize, Duration, Instant) {
     // lands in the same instant, and the counts are exact on any clock.
     let accepted = (0..BURST).filter(|_| queue.try_send(at).is_ok()).count();
     drop(queue);
+    mark("intake", format!("{} refused: 503", BURST - accepted));
+    let _storing = working("4 workers", format!("storing {accepted}"));
 
     let workers: Vec<_> =
         (0..WORKERS).map(|_| tokio::spawn(worker(inbox.clone(), at))).collect();
@@ -128,13 +134,11 @@ async fn worker(
 ) -> (Duration, Instant) {
     let mut longest = Duration::ZERO;
     while let Ok(arrived) = inbox.recv_async().await {
-        // Queued until this worker was due to be free. Counted from the plan,
-        // not from when its timer woke, which a busy machine makes a little
-        // later: the figure stays the same on any clock.
+        // Queued until this worker was due to be free, and each store ends
+        // 0.1 s after the previous one was due to end: counted from the plan,
+        // not from when a timer woke (a little late on a busy machine), the
+        // figures stay the same on any clock and the delays do not add up.
         longest = longest.max(free_at.saturating_duration_since(arrived));
-        // Each store ends 0.1 s after the previous one was due to end. On the
-        // real clock every timer fires a little late; counting from the plan,
-        // not from when we woke, keeps those delays from adding up.
         free_at += STORE;
         sleep_until(free_at).await;
         // Let the other workers due at the same moment take theirs first: on

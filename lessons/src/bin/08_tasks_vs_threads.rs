@@ -11,7 +11,6 @@
 //! clerk threads (1000 / 20 x 0.1 s = 5 s), then to one task each (all the
 //! waits overlap: 0.1 s). Then 1000 threads and 50000 tasks park on one
 //! signal, and the resident memory each group adds is measured the same way.
-//! Measured figures depend on the machine, so their lines say so.
 //!
 //! Previous: 07_backpressure. Next: 09_blocking, what happens when a task
 //! blocks its thread the way these clerks do.
@@ -21,10 +20,9 @@
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, ms, say};
-use tokio::runtime::Handle;
-use tokio::sync::broadcast;
+use lessons::{alive_tasks, lanes, ms, say, waiting};
 use tokio::time::{Duration, Instant, sleep_until};
+use tokio::{runtime::Handle, sync::broadcast};
 use tokio_util::task::TaskTracker;
 
 const REQUESTS: u32 = 1000;
@@ -41,6 +39,7 @@ fn main() -> ExitCode {
 // ANCHOR: lesson
 async fn lesson() {
     let start = Instant::now();
+    lanes(&[]); // each lane is a group of threads or tasks, named where it starts
     say!("{REQUESTS} requests at once; each waits 0.1 s on the database");
     bank(CLERKS).await;
     let each = REQUESTS / CLERKS;
@@ -59,13 +58,13 @@ async fn bank(clerks: u32) {
     let database = Handle::current();
     // Counts the clerks still at work, like the tracker of tasks below.
     let at_work = TaskTracker::new();
+    let _clerks = waiting("20 clerk threads", "each blocked in 50 waits, in turn");
     for _counter in 0..clerks {
         let (database, clerk) = (database.clone(), at_work.token());
         std::thread::spawn(move || {
             let mut answered_at = opened;
             for _request in 0..REQUESTS / clerks {
-                // Back to back: each answer comes 0.1 s after the previous.
-                answered_at += IO;
+                answered_at += IO; // back to back, 0.1 s after the previous
                 blocking_query(&database, answered_at);
             }
             drop(clerk);
@@ -89,6 +88,7 @@ fn blocking_query(database: &Handle, answered_at: Instant) {
 async fn task_per_request() {
     let arrived = Instant::now();
     let handlers = TaskTracker::new();
+    let _tasks = waiting("1000 tasks", "one a request: every wait at once");
     for _request in 0..REQUESTS {
         handlers.spawn(sleep_until(arrived + IO));
     }
@@ -106,6 +106,7 @@ async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) 
     let parked = TaskTracker::new();
     say!("parking {THREADS} threads, each blocked on the same signal");
     let before = resident_kib();
+    let threads = waiting("1000 threads", "parked: blocked on the signal");
     park_threads(&signal, &parked).await;
     // Waiting until a set time, not for a set span, absorbs the time the
     // spawning took, so both clocks print the same stamps.
@@ -115,6 +116,7 @@ async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) 
     added("thread", THREADS, before, middle);
 
     say!("parking {TASKS} tasks, each awaiting the same signal");
+    let tasks = waiting("50000 tasks", "parked: awaiting the signal");
     for _ in 0..TASKS {
         let mut parked_on = signal.subscribe();
         parked.spawn(async move { parked_on.recv().await });
@@ -126,7 +128,7 @@ async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) 
     say!("PHP-FPM: tens of MB a process (the article's figure, not measured)");
 
     say!("sending the signal");
-    drop(signal);
+    drop((signal, threads, tasks));
     parked.close();
     parked.wait().await;
     // Waking them all is CPU work, which only the real clock sees: the line
@@ -169,10 +171,9 @@ fn added(what: &str, count: usize, before: Option<u64>, after: Option<u64>) {
 
 /// The process's resident memory in KiB: from /proc on Linux, else from `ps`
 /// (macOS, the BSDs). Counting each allocation would be exact, but needs a
-/// `#[global_allocator]`, which is `unsafe` code, forbidden in this workspace.
-/// Resident memory is coarser: it also counts the allocator's bookkeeping,
-/// and for a thread only the stack pages it has touched; the kernel's own
-/// memory for a thread (its kernel stack) is not in it.
+/// `#[global_allocator]`, `unsafe` code, forbidden in this workspace. Resident
+/// memory is coarser: it counts the allocator's bookkeeping, and for a thread
+/// only the stack pages it touched, not the kernel's memory (its kernel stack).
 fn resident_kib() -> Option<u64> {
     let text = match std::fs::read_to_string("/proc/self/status") {
         Ok(status) => {
@@ -192,7 +193,6 @@ fn resident_kib() -> Option<u64> {
 mod tests {
     use super::*;
     use lessons::{Clock, block_on, elapsed};
-
     #[test]
     fn the_bank_takes_fifty_waits_and_the_tasks_take_one() {
         let (bank_took, tasks_took) = block_on(Clock::Paused, async {

@@ -6,22 +6,18 @@
 //! 1 s late behind P-001's 3 s of blocking de-identification; on time once that
 //! work moves to `spawn_blocking`. A blocking sleep defeats lesson 04's
 //! `timeout`; on two worker threads, one blocked call takes a worker out of
-//! service. `lessons::block_thread_for` is the blocking work: it is
-//! `std::thread::sleep` on the real clock and moves the clock with `--fast`.
+//! service. The blocking work is `lessons::block_thread_for`: see its docs.
 //!
 //! Previous: 08_tasks_vs_threads. Next: 10_shared_state, who owns the registry.
 //!
 //! Run: cargo run --bin 09_blocking      (add `-- --fast` to skip the waiting)
 //! Go:  time.Sleep(3 * time.Second) in a goroutine parks only that goroutine
 
-use std::process::ExitCode;
-use std::sync::mpsc;
-use std::thread::{self, ThreadId};
+use std::{process::ExitCode, sync::mpsc, thread, thread::ThreadId};
 
-use lessons::{block_thread_for, half_seconds, ms, say};
-use tokio::sync::oneshot;
-use tokio::task::spawn_blocking;
+use lessons::{block_thread_for, half_seconds, lanes, mark, ms, say, working};
 use tokio::time::{Duration, Instant, sleep, sleep_until, timeout};
+use tokio::{sync::oneshot, task::spawn_blocking};
 
 fn main() -> ExitCode {
     lessons::run(lesson)
@@ -29,6 +25,7 @@ fn main() -> ExitCode {
 
 async fn lesson() {
     let opening = Instant::now();
+    lanes(&["handler P-002", "handler P-001", "blocking pool", "handler P-003"]);
     say!("-- P-001's report is de-identified inside its async task");
     morning(false).await;
     sleep_until(opening + ms(3_500)).await;
@@ -49,6 +46,8 @@ async fn morning(on_blocking_pool: bool) -> Duration {
     let waiting = tokio::spawn(answer_within_2s("P-002"));
     let masking = tokio::spawn(async move {
         say!("handler P-001: de-identifying the report, 3 s of CPU work");
+        let on = if on_blocking_pool { "blocking pool" } else { "handler P-001" };
+        let _cpu = working(on, "de-identifying P-001: 3 s, no .await");
         let report = match on_blocking_pool {
             true => spawn_blocking(|| deidentify("P-001")).await.unwrap(),
             false => deidentify("P-001"),
@@ -69,12 +68,14 @@ fn deidentify(patient: &str) -> String {
 // ANCHOR: deadline
 async fn answer_within_2s(patient: &str) -> Duration {
     say!("handler {patient}: asked the lab, the patient gets an answer within 2 s");
-    let asked = Instant::now();
+    let (asked, me) = (Instant::now(), format!("handler {patient}"));
+    let _lab = lessons::waiting(&me, "awaits the lab, 2 s deadline");
     // The lab waits on the network: tokio's sleep, which gives the thread back.
     let _gave_up = timeout(ms(2_000), sleep(ms(5_000))).await;
     let late = asked.elapsed().saturating_sub(ms(2_000));
     let secs = half_seconds(late);
     say!("handler {patient}: gave up at the 2 s deadline, {secs:.1} s late");
+    mark(&me, format!("gave up, {secs:.1} s late"));
     late
 }
 // ANCHOR_END: deadline
@@ -83,6 +84,7 @@ async fn answer_within_2s(patient: &str) -> Duration {
 /// Lesson 04's `slow_query`, its `sleep(..).await` swapped for a blocking 5 s:
 /// done in its first poll, before `timeout` ever looks at the clock.
 async fn blocking_query(patient: &str) -> String {
+    let _blocked = working(&format!("handler {patient}"), "blocks its thread 5 s");
     block_thread_for(ms(5_000));
     format!("{patient}'s 12 past reports")
 }
@@ -136,15 +138,13 @@ async fn block_a_worker() -> (ThreadId, mpsc::Sender<()>) {
 mod tests {
     use super::*;
     use lessons::{Clock, block_on};
-
     #[test]
     fn blocking_makes_the_deadline_late_and_spawn_blocking_keeps_it() {
         let (blocked, offloaded) = block_on(Clock::Paused, async {
             (morning(false).await, morning(true).await)
         });
-        // The deadline fired when the 3 s of blocking work ended: 1 s late.
+        // 1 s late, when the blocking work ended; on time from the blocking pool.
         assert_eq!(blocked.as_millis(), 1_000);
-        // On the blocking pool the runtime thread stayed free: on time.
         assert!(offloaded < ms(5), "{offloaded:?} late");
     }
 }

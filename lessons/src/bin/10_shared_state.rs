@@ -1,25 +1,22 @@
 //! Lesson 10: who owns the patient registry.
 //!
-//! "Share memory by communicating", the first Go article's closing proverb.
-//! Go lets you share anyway and finds races at run time, if at all; Rust
-//! refuses data races at compile time. A spawned task must be `Send + 'static`,
-//! so shared state is an `Arc<Mutex<..>>`: a std `Mutex`, its guard dropped
-//! before any `.await` (held across one, it does not compile). Letting go for
-//! the `.await` compiles, and races. Or the proverb: an actor owns the map.
+//! "Share memory by communicating", the first Go article's closing proverb. Go
+//! lets you share anyway and finds races at run time, if at all; Rust refuses
+//! data races at compile time. A spawned task must be `Send + 'static`: shared
+//! state is an `Arc<Mutex<..>>`, its guard dropped before any `.await`. Letting
+//! go for the `.await` compiles, and races. Or: an actor owns the map.
 //!
 //! Previous: 09_blocking. Next: 11_select, the report a `select!` loop drops.
 //!
 //! Run: cargo run --bin 10_shared_state      (add `-- --fast`: same lines)
 //! Go:  mu.Lock(); registry[id] = n; mu.Unlock()  vs  a goroutine owning the map
 
-use std::collections::{HashMap, HashSet};
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex, atomic::AtomicUsize, atomic::Ordering::Relaxed};
+use std::{collections::HashMap, collections::HashSet, process::ExitCode};
 
 use futures::future::try_join_all;
-use lessons::{ms, on_worker_threads, say};
-use tokio::sync::{mpsc, oneshot};
-use tokio::time::sleep;
+use lessons::{lanes, mark, ms, on_worker_threads, say, waiting};
+use tokio::{sync::mpsc, sync::oneshot, time::sleep};
 
 /// Patient number → enrolment number.
 type Registry = Arc<Mutex<HashMap<u32, usize>>>;
@@ -29,6 +26,7 @@ fn main() -> ExitCode {
 }
 
 async fn lesson() {
+    lanes(&["register"]); // and a lane per patient, none for the summing-up lines
     say!("-- 1000 patients enrol at once, a task each, on 2 worker threads");
     let (registered, numbers, counted) = on_worker_threads(2, shared_map).await;
     say!("Arc<Mutex<HashMap>>: {registered} patients, {numbers} distinct numbers");
@@ -59,8 +57,7 @@ async fn shared_map() -> (usize, usize, usize) {
     });
     try_join_all(tasks).await.expect("no panic");
     let patients = registry.lock().unwrap();
-    let counted = enrolled.load(Relaxed);
-    (patients.len(), distinct(patients.values()), counted)
+    (patients.len(), distinct(patients.values()), enrolled.load(Relaxed))
 }
 // ANCHOR_END: shared_map
 
@@ -70,18 +67,21 @@ async fn shared_map() -> (usize, usize, usize) {
 /// before any has recorded: they all get the same number.
 async fn enrol_lock_released(registry: Registry, patient: u32) {
     let number = registry.lock().unwrap().len() + 1;
+    let _write = waiting(&format!("patient {patient}"), format!("number {number}"));
     sleep(ms(100)).await; // the database write
     registry.lock().unwrap().insert(patient, number);
 }
 
 /// The fix: read and record in one critical section, then await.
 async fn enrol(registry: Registry, patient: u32) {
-    {
+    let number = {
         // A block, not `drop(patients)`: the Send check goes by scope.
         let mut patients = registry.lock().unwrap();
         let number = patients.len() + 1;
         patients.insert(patient, number);
-    }
+        number
+    };
+    let _write = waiting(&format!("patient {patient}"), format!("number {number}"));
     sleep(ms(100)).await; // the database write
 }
 // ANCHOR_END: lock_released
@@ -96,7 +96,9 @@ async fn ten_patients<F: Future<Output = ()> + Send + 'static>(
 }
 
 fn distinct<'a>(numbers: impl Iterator<Item = &'a usize>) -> usize {
-    numbers.collect::<HashSet<_>>().len()
+    let count = numbers.collect::<HashSet<_>>().len();
+    mark("register", format!("distinct numbers: {count}"));
+    count
 }
 
 // ANCHOR: actor
@@ -124,8 +126,7 @@ async fn actor_map() -> usize {
         let registry = registry.clone();
         tokio::spawn(async move {
             let (reply, number) = oneshot::channel();
-            let question = Enrol { patient, reply };
-            registry.send(question).await.expect("the actor runs");
+            registry.send(Enrol { patient, reply }).await.expect("the actor runs");
             number.await.expect("the actor answers")
         })
     });
@@ -138,7 +139,6 @@ async fn actor_map() -> usize {
 mod tests {
     use super::*;
     use lessons::{Clock, block_on};
-
     #[test]
     fn the_worker_thread_figures_are_the_same_in_every_run() {
         for _ in 0..20 {

@@ -2,24 +2,22 @@
 //!
 //! In a loop, `select!` drops every branch that did not win, every time round.
 //! The intake loop races the end of the shift, a heartbeat to the trial monitor
-//! every second (`interval`), and taking a report off the queue and checking
-//! it (0.4 s). When the heartbeat wins mid-check, the report is dropped with
-//! its future: off the queue, stored nowhere. Fixes: keep the one future alive
-//! across turns, or race only cancel-safe `recv` and check in the branch body,
-//! where the heartbeat waits (`MissedTickBehavior` says what happens then).
+//! every second (`interval`), and taking a report off the queue and checking it
+//! (0.4 s). When the heartbeat wins mid-check, the report is dropped with its
+//! future: off the queue, stored nowhere. Fixes: keep the one future alive, or
+//! race only cancel-safe `recv` and check in the body, where the beat waits.
 //!
 //! Previous: 10_shared_state. Next: 12_limits, a cap on what runs at once.
 //!
 //! Run: cargo run --bin 11_select      (add `-- --fast` to skip the waiting)
 //! Go:  for { select { case <-ticker.C: ... case r := <-queue: check(r) } }
 
-use std::pin::pin;
-use std::process::ExitCode;
+use std::{pin::pin, process::ExitCode};
 
-use lessons::{elapsed, ms, say};
+use lessons::{elapsed, lanes, mark, ms, say, working};
 use tokio::sync::mpsc::{self, Receiver, Sender};
-use tokio::time::{Duration, Instant, MissedTickBehavior};
-use tokio::time::{interval_at, sleep, sleep_until};
+use tokio::time::{Duration, Instant, MissedTickBehavior, interval_at};
+use tokio::time::{sleep, sleep_until};
 
 const SHIFT: Duration = ms(2_500);
 const CHECK: Duration = ms(400);
@@ -31,6 +29,7 @@ fn main() -> ExitCode {
 
 async fn lesson() {
     let nine = Instant::now();
+    lanes(&["intake loop", "heartbeat"]);
     say!("-- select! on a fresh take-and-check future each time round");
     let (_desk, queue) = four_reports();
     lossy_loop(queue, nine).await;
@@ -45,9 +44,7 @@ async fn lesson() {
 /// Four reports in the queue at 9 a.m.; the desk stays open for more.
 fn four_reports() -> (Sender<String>, Queue) {
     let (desk, queue) = mpsc::channel(8);
-    for patient in 1..=4 {
-        desk.try_send(format!("P-00{patient}")).unwrap();
-    }
+    (1..=4).for_each(|n| desk.try_send(format!("P-00{n}")).unwrap());
     (desk, queue)
 }
 
@@ -73,8 +70,9 @@ async fn lossy_loop(mut queue: Queue, start: Instant) {
 /// Takes the next report and checks it: 0.4 s awaiting the rules service.
 async fn take_and_check(queue: &mut Queue) -> String {
     let report = queue.recv().await.expect("the desk stays open");
+    let check = working("intake loop", format!("checking {report}"));
     let mut in_hand = InHand(Some(report));
-    sleep(CHECK).await;
+    check.during(sleep(CHECK)).await; // the bar is drawn cut off if dropped
     in_hand.0.take().expect("still in hand")
 }
 
@@ -84,6 +82,7 @@ impl Drop for InHand {
     fn drop(&mut self) {
         if let Some(report) = self.0.take() {
             say!("{report}'s report dropped mid-check: lost");
+            mark("intake loop", format!("{report} lost"));
         }
     }
 }
@@ -130,6 +129,7 @@ async fn recv_only_loop(mut queue: Queue, start: Instant) {
             // `recv` is cancel safe: when another branch wins, no report has
             // left the queue. The check runs in the body, which nothing races.
             Some(report) = queue.recv() => {
+                let _check = working("intake loop", format!("checking {report}"));
                 sleep(CHECK).await;
                 stored.push(report);
             }
@@ -142,9 +142,9 @@ async fn recv_only_loop(mut queue: Queue, start: Instant) {
 fn beat(due: Instant, stored: &[String]) {
     let due_at = (elapsed() - due.elapsed()).as_secs_f64();
     say!("heartbeat (due {due_at:.1} s): stored {}", stored.join(" "));
+    mark("heartbeat", format!("due {due_at:.1} s"));
 }
 
 fn tally(stored: &[String]) {
-    let lost = 4 - stored.len();
-    say!("shift over: {} stored, {lost} lost", stored.len());
+    say!("shift over: {} stored, {} lost", stored.len(), 4 - stored.len());
 }

@@ -1,12 +1,11 @@
 //! Lesson 12: limits. A semaphore in front of the database, a pace for SMS.
 //!
 //! Lesson 08 gave every request a task: a waiting task is cheap. The database
-//! is not: it takes 3 connections and refuses a 4th, so six reports at once
-//! are three errors. A `Semaphore` of 3 permits is the middle way between
-//! 08's fixed counters and no limit: every report still gets a task, but each
-//! first takes a permit, and those that find none wait in line, holding no
-//! connection and no thread. How many at once is not how many a second: the
-//! SMS gateway takes 5 reminders a second, so an `interval` paces them.
+//! is not: it takes 3 connections and refuses a 4th, so six reports at once are
+//! three errors. A `Semaphore` of 3 permits sits between 08's counters and no
+//! limit: every report gets a task, which first takes a permit; those that find
+//! none wait in line, holding no connection and no thread. The SMS gateway
+//! limits a rate, 5 a second: an `interval` paces the reminders.
 //!
 //! Previous: 11_select. Next: 13_panics, a worker that dies mid-report.
 //!
@@ -15,13 +14,11 @@
 //!      tick := time.Tick(200 * time.Millisecond); for ... { <-tick; send() }
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, atomic::AtomicUsize, atomic::Ordering::Relaxed};
 
-use lessons::{ms, say};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use lessons::{handoff, lanes, mark, ms, say, waiting, working};
 use tokio::time::{Duration, Instant, MissedTickBehavior, interval_at, sleep};
+use tokio::{sync::Semaphore, task::JoinSet};
 
 /// What the database takes at once, and the SMS gateway a second.
 const CONNECTIONS: usize = 3;
@@ -34,6 +31,7 @@ fn main() -> ExitCode {
 // ANCHOR: lesson
 async fn lesson() {
     let start = Instant::now();
+    lanes(&["P-001", "P-002", "P-003", "P-004", "P-005", "P-006", "reminders"]);
     say!("--- six reports at once, a task each, no limit");
     let stored = store_all(Semaphore::MAX_PERMITS).await;
     say!("no limit: {stored} of 6 stored; the other patients got an error");
@@ -43,10 +41,9 @@ async fn lesson() {
     say!("--- 8 SMS reminders; the gateway takes {SMS_PER_SECOND} a second");
     let mut gateway = Gateway::new();
     let sent = (0..8).filter(|_| gateway.try_send()).count();
-    let refused = 8 - sent;
-    say!("all at once: {sent} sent, {refused} refused (429 Too Many Requests)");
-    let every = Duration::from_secs(1) / SMS_PER_SECOND;
-    paced_reminders(start + ms(2_800), every, 8).await;
+    say!("all at once: {sent} sent, {} refused (429 Too Many Requests)", 8 - sent);
+    mark("SMS gateway", format!("all at once: {sent} sent, {} refused", 8 - sent));
+    paced_reminders(start + ms(2_800), ms(1_000) / SMS_PER_SECOND, 8).await;
 }
 // ANCHOR_END: lesson
 
@@ -64,9 +61,11 @@ async fn store_all(limit: usize) -> usize {
             if permits.available_permits() == 0 {
                 say!("P-00{n}: no permit free, waits in line (no thread held)");
             }
+            let in_line = waiting(&format!("P-00{n}"), "waits for a permit");
             // Held until the task ends; dropping it hands it to the first
             // task in line (tokio's semaphore is first come, first served).
             let _permit = permits.acquire().await.expect("never closed");
+            drop(in_line);
             store(&open, n, write).await
         });
     }
@@ -80,12 +79,14 @@ async fn store(open: &AtomicUsize, n: u64, write: Duration) -> bool {
     match open.fetch_update(Relaxed, Relaxed, room) {
         Ok(before) => {
             say!("P-00{n}: connected ({} in use)", before + 1);
+            let _write = working(&format!("P-00{n}"), "writing");
             sleep(write).await;
             open.fetch_sub(1, Relaxed); // the connection closes
             true
         }
         Err(in_use) => {
             say!("P-00{n}: refused: too many connections ({in_use} in use)");
+            mark(&format!("P-00{n}"), "refused: too many connections");
             false
         }
     }
@@ -106,6 +107,7 @@ async fn paced_reminders(first: Instant, every: Duration, count: u32) -> u32 {
         let sent = gateway.try_send();
         refused += u32::from(!sent);
         let answer = if sent { "sent" } else { "refused" };
+        handoff("reminders", "SMS gateway", format!("{n}"));
         say!("  reminder {n}: {answer}");
     }
     refused
@@ -135,11 +137,9 @@ impl Gateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lessons::{Clock, block_on};
-
     #[test]
     fn permits_must_match_the_limit_and_a_faster_pace_is_refused() {
-        block_on(Clock::Paused, async {
+        lessons::block_on(lessons::Clock::Paused, async {
             assert_eq!(store_all(CONNECTIONS).await, 6);
             // One permit too many: the 4th task is refused, so are 5 and 6.
             assert_eq!(store_all(CONNECTIONS + 1).await, 3);

@@ -1,24 +1,21 @@
 //! Lesson 13: a worker panics on a malformed report.
 //!
-//! One app sends a pain score as a word; the worker's `expect` panics. In Go
-//! that ends the program unless the goroutine `recover`s; in tokio it ends
-//! the task, whose `JoinHandle` gives `Err(JoinError)` with the panic inside.
-//! What the task owned goes with it: a worker that alone held the queue takes
-//! every report in it down. A supervisor that keeps the queue starts a new
-//! worker; a `JoinSet` owns a group of tasks and aborts the rest when dropped.
+//! One app sends a pain score as a word; the worker's `expect` panics. Go ends
+//! the program unless the goroutine `recover`s; tokio ends the task: its
+//! `JoinHandle` gives `Err(JoinError)`. A worker that alone held the queue takes
+//! every report in it down; a supervisor sharing the queue starts a new one. A
+//! dropped `JoinSet` aborts its tasks.
 //!
 //! Previous: 12_limits. This is the last lesson; the playground comes next.
 //!
 //! Run: cargo run --bin 13_panics      (add `-- --fast` to skip the waiting)
 //! Go:  defer func() { if r := recover(); r != nil { ... } }()
 
-use std::process::ExitCode;
-use std::sync::Arc;
+use std::{process::ExitCode, sync::Arc};
 
-use lessons::{alive_tasks, elapsed, ms, say, stamp};
-use tokio::sync::{Mutex, mpsc};
-use tokio::task::JoinSet;
+use lessons::{alive_tasks, elapsed, handoff, lanes, mark, ms, say, stamp, working};
 use tokio::time::{Instant, sleep_until};
+use tokio::{sync::Mutex, sync::mpsc, task::JoinSet};
 
 const PAIN: [&str; 5] = ["4", "7", "severe", "2", "5"]; // P-001 to P-005's
 
@@ -35,10 +32,12 @@ fn main() -> ExitCode {
 // ANCHOR: lesson
 async fn lesson() {
     let start = Instant::now();
+    lanes(&["worker", "main", "lost reports", "worker 1", "supervisor", "worker 2"]);
     say!("--- the worker alone holds the queue");
     let (queue, inbox) = fill(start).await;
     let worker = tokio::spawn(work("worker".into(), inbox));
     let Err(failed) = worker.await else { unreachable!("P-003 panics") };
+    handoff("worker", "main", "JoinError");
     say!("main: the JoinHandle gave Err: is_panic() = {}", failed.is_panic());
     say!("main: the panic carried {:?}", message(&*failed.into_panic()));
     say!("main: still running; the queue is closed: {}", queue.is_closed());
@@ -57,6 +56,7 @@ type Inbox = Arc<Mutex<mpsc::Receiver<Report>>>;
 async fn work(name: String, inbox: Inbox) {
     // The lock is held only while waiting for the next report.
     while let Some(mut report) = inbox.lock().await.recv().await {
+        let _storing = working(&name, format!("storing P-00{}", report.n));
         sleep_until(report.due).await;
         let pain: u8 = report.pain.parse().expect("a pain score is a number");
         report.stored = true;
@@ -70,21 +70,21 @@ async fn supervise(inbox: Inbox) {
         // A panic drops the worker's clone of `inbox`; the queue lives on here.
         let worker = tokio::spawn(work(format!("worker {n}"), inbox.clone()));
         let Err(failed) = worker.await else { break };
+        handoff(&format!("worker {n}"), "supervisor", "JoinError");
         assert!(failed.is_panic(), "nobody aborts a worker, so it panicked");
         say!("supervisor: worker {n} panicked");
     }
     say!("supervisor: the last worker is done, the queue is empty");
 }
 // ANCHOR_END: workers
-
 // ANCHOR: join_set
-/// Three checks of one report run as a group. One panics; returning early
-/// drops the set, and dropping a `JoinSet` aborts every task still in it.
+/// Three checks; the first to end panics; dropping the `JoinSet` aborts the others.
 async fn risk_checks(started: Instant) {
     let mut checks = JoinSet::new();
     for (check, takes) in [("pain trend", 500), ("free text", 100), ("meds", 800)] {
         checks.spawn(async move {
-            sleep_until(started + ms(takes)).await;
+            let checking = working(check, format!("needs {takes} ms"));
+            checking.during(sleep_until(started + ms(takes))).await;
             if check == "free text" {
                 // P-006's note came in Latin-1, not UTF-8.
                 String::from_utf8(b"tr\xe8s forte".to_vec()).expect("a UTF-8 note");
@@ -92,12 +92,11 @@ async fn risk_checks(started: Instant) {
             say!("risk: {check} check done");
         });
     }
-    // The first check to finish, at 0.1 s, is the one that panics.
     let Some(Err(failed)) = checks.join_next().await else { unreachable!() };
     say!("risk: join_next gave Err: is_panic() = {}", failed.is_panic());
     drop(checks);
-    // Past the slowest check's 0.8 s: an aborted check never says "done".
-    sleep_until(started + ms(1_000)).await;
+    mark("risk", "JoinError in: dropped the set, the rest aborted");
+    sleep_until(started + ms(1_000)).await; // past the slowest check's 0.8 s
     say!("risk: alive tasks {}: the other two were aborted", alive_tasks());
 }
 // ANCHOR_END: join_set
@@ -114,6 +113,7 @@ impl Drop for Report {
     fn drop(&mut self) {
         if !self.stored {
             say!("P-00{}: report dropped, never stored", self.n);
+            mark("lost reports", format!("P-00{}", self.n));
         }
     }
 }
