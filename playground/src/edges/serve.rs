@@ -28,13 +28,14 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -107,39 +108,59 @@ pub async fn serve(
 // ANCHOR_END: serve
 
 /// Reads a request's body before the handler runs: all of it, within the
-/// client timeout, and no more than [`MAX_BODY_BYTES`]. A `Content-Length`
-/// over the limit is refused before any of the body is read.
+/// client timeout, and no more than [`MAX_BODY_BYTES`] (see [`read_whole`]).
+/// Every route but the upload has this layer; the upload's extractor calls
+/// [`read_whole`] itself (`intake::Upload`), the same rules without the
+/// layer's cost on the hot path.
 pub async fn read_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
+    let (parts, body) = request.into_parts();
+    match read_whole(&parts.headers, body, state.client_timeout()).await {
+        Ok(body) => next.run(Request::from_parts(parts, Body::from(body))).await,
+        Err(refused) => refused,
+    }
+}
+
+/// A request's whole body, read within `timeout`; or the answer that
+/// refuses it. A `Content-Length` over [`MAX_BODY_BYTES`] is refused before
+/// any of the body is read.
+pub async fn read_whole(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+) -> Result<Bytes, Response> {
+    let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|bytes| bytes > MAX_BODY_BYTES as u64) {
-        return closing(AppError::body_too_large());
+        return Err(closing(AppError::body_too_large()));
     }
-    let (parts, body) = request.into_parts();
-    let limited = Limited::new(body, MAX_BODY_BYTES).collect();
-    match tokio::time::timeout(state.client_timeout(), limited).await {
-        Ok(Ok(body)) => {
-            let request = Request::from_parts(parts, Body::from(body.to_bytes()));
-            next.run(request).await
-        }
-        Ok(Err(e)) if e.is::<LengthLimitError>() => closing(AppError::body_too_large()),
-        Ok(Err(_)) => AppError::new(
+    let mut limited = pin!(Limited::new(body, MAX_BODY_BYTES).collect());
+    // A small body usually came in with the headers: then it is read at the
+    // first try, and no timer is set for it (setting one and taking it off
+    // again is most of what the timeout would cost).
+    let first_try = std::future::poll_fn(|cx| Poll::Ready(limited.as_mut().poll(cx).map(Ok)));
+    let read = match first_try.await {
+        Poll::Ready(read) => read,
+        Poll::Pending => tokio::time::timeout(timeout, limited).await,
+    };
+    match read {
+        Ok(Ok(body)) => Ok(body.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(closing(AppError::body_too_large())),
+        Ok(Err(_)) => Err(AppError::new(
             StatusCode::BAD_REQUEST,
             "unreadable_body",
             "The request body could not be read.",
         )
-        .into_response(),
-        Err(_) => closing(AppError::new(
+        .into_response()),
+        Err(_) => Err(closing(AppError::new(
             StatusCode::REQUEST_TIMEOUT,
             "body_timeout",
             format!(
                 "The request body did not arrive within {:.1} s; send it all at once.",
-                state.client_timeout().as_secs_f64()
+                timeout.as_secs_f64()
             ),
-        )),
+        ))),
     }
 }
 
