@@ -125,7 +125,8 @@ impl Queued {
     pub fn body(self) -> String {
         let mut id = [0; 36];
         let id = self.0.encode(&mut id);
-        let mut body = String::with_capacity(96);
+        // 7 + 36 + 43 + 36 + 2 bytes: the whole body, without growing.
+        let mut body = String::with_capacity(124);
         for part in [
             r#"{"id":""#,
             id,
