@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler as _;
 use axum::http::header::{CONTENT_SECURITY_POLICY, X_FRAME_OPTIONS};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -103,6 +104,9 @@ pub fn app(state: AppState) -> Router {
             dashboard::on_html("DENY"),
         ));
 
+    // Every body read at the door, within the client timeout (serve.rs).
+    let read_body = middleware::from_fn_with_state(state.clone(), serve::read_body);
+    let not_allowed = error::method_not_allowed.layer(read_body.clone());
     Router::new()
         // The dashboard: the page, its live updates, its stylesheet and script.
         .merge(page)
@@ -111,8 +115,7 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/dashboard.js", get(dashboard::script))
         .merge(controls)
         .route("/controls/unlock", post(controls::unlock))
-        // The first article: check, queue, 202.
-        .route("/api/epros/upload", post(intake::upload))
+        // The first article's status URL (its upload is below).
         .route("/api/epros/{id}", get(intake::status))
         // The second article: a detached task per request...
         .route("/data/submit", post(fire_and_forget::submit))
@@ -125,11 +128,14 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES))
-        // Every body read at the door, within the client timeout (serve.rs).
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            serve::read_body,
-        ))
+        .layer(read_body)
+        // The first article: check, queue, 202. The hot path, so added after
+        // the layers: its extractor reads the body at the door itself
+        // (`intake::Upload`). Its 405 reads it in the layer, as every route's.
+        .route(
+            "/api/epros/upload",
+            post(intake::upload).fallback(not_allowed),
+        )
         .with_state(state)
 }
 // ANCHOR_END: routes

@@ -243,3 +243,26 @@ async fn stats_and_metrics_show_the_intake() {
         assert!(metrics.text.contains(&format!("clinic_{name} ")), "{name}");
     }
 }
+
+#[tokio::test]
+async fn an_upload_whose_client_hangs_up_before_its_commit_is_stored_all_the_same() {
+    let db = TempDir::new("hang-up");
+    let state = clinic_on_file(durable(16), &db.db_path());
+    // Another connection holds the file's write lock, so the commit waits.
+    let blocker = rusqlite::Connection::open(db.db_path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The handler runs until it waits for its commit, and is dropped there,
+    // as the server drops it when the client hangs up.
+    let upload = call(&state, post_json("/api/epros/upload", report("hung up")));
+    let answered = futures::FutureExt::now_or_never(upload);
+    assert!(answered.is_none(), "answered before its commit");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    // Committed once the lock is free, and handed to the workers in this run,
+    // not left in the inbox for the next start.
+    wait_for_stats(&state, Duration::from_secs(10), "the report stored", |s| {
+        s.stored == 1
+    })
+    .await;
+    assert_eq!(state.stats().accepted, 1);
+    assert_eq!(inbox_rows(&db.db_path()), 0, "stored and out of the inbox");
+}

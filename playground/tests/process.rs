@@ -20,6 +20,7 @@ use axum::http::{Method, Request};
 use common::{Ledger, Playground, TempDir, ledger_burst, playground_command, report};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
+use playground::dashboard::EVENT_EVERY;
 use playground::loadgen::{self, Reply};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -699,8 +700,14 @@ impl EventStream {
     /// Reads until `want` has arrived (true) or the stream ends (false);
     /// fails after `within`.
     async fn read_until(&mut self, within: Duration, want: &str) -> bool {
+        self.read_until_seen(within, want, 1).await
+    }
+
+    /// Reads until `want` has arrived `times` in all (true) or the stream
+    /// ends (false); fails after `within`.
+    async fn read_until_seen(&mut self, within: Duration, want: &str, times: usize) -> bool {
         let deadline = tokio::time::Instant::now() + within;
-        while !self.seen.contains(want) {
+        while self.seen.matches(want).count() < times {
             let frame = tokio::time::timeout_at(deadline, self.body.frame())
                 .await
                 .unwrap_or_else(|_| panic!("waited {within:?} for {want:?}"));
@@ -874,17 +881,17 @@ async fn slow_clients_are_cut_off_and_event_streams_are_not() {
     assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
     assert!(within(took), "an idle connection: closed after {took:?}");
 
-    // Meanwhile the dashboard's stream went on: an update well past the
-    // limit, on the same connection.
+    // Meanwhile the dashboard's stream went on, on the same connection: more
+    // updates than it sends before the limit (one every EVENT_EVERY), not
+    // only those it had sent by then, still unread.
     let past = CLIENT_TIMEOUT * 2;
     tokio::time::sleep(past.saturating_sub(opened.elapsed())).await;
-    events.seen.clear();
-    assert!(
-        events
-            .read_until(Duration::from_secs(2), "event: update")
-            .await,
-        "the event stream ended"
-    );
+    let updates = (past.as_millis() / EVENT_EVERY.as_millis()) as usize;
+    let went_on = events
+        .read_until_seen(Duration::from_secs(3), "event: update", updates)
+        .await;
+    let seen = events.seen.matches("event: update").count();
+    assert!(went_on, "the event stream ended after {seen} updates");
     assert!(opened.elapsed() > past);
 
     // Nothing half-sent was stored, and the service still answers.

@@ -21,7 +21,7 @@
 //! - **Bounded.** The inbox has `--queue` places: when they are all taken,
 //!   the upload gets `503 queue_full` at once, as with the memory queue.
 //! - **Never blocking a runtime thread.** The write goes to the database's
-//!   own thread (`pipeline/store.rs`), and this task awaits its answer on a
+//!   own thread (`pipeline/store.rs`), and the handler awaits its answer on a
 //!   oneshot: while the disk syncs, the runtime thread serves other
 //!   requests. A dedicated thread rather than `spawn_blocking`, because it
 //!   is where concurrent uploads meet: the writer takes every upload waiting
@@ -42,6 +42,7 @@ use crate::edges::error::AppError;
 use crate::edges::stats::Counters;
 use crate::pipeline::deidentified;
 use crate::pipeline::report::{EproUpload, Report, ReportId};
+use crate::pipeline::store::Appended;
 
 // ANCHOR: accept
 /// The durable intake's accept path: 202 once the report is on disk.
@@ -51,32 +52,29 @@ pub async fn accept(state: &AppState, mut upload: EproUpload) -> Accepted {
         return Err(AppError::queue_full(state.inbox.capacity()));
     }
     upload.report_data = deidentified(upload.report_data);
-    // A task of its own: if the client hangs up, axum drops this handler at
-    // its next `.await`, but a report that reached the inbox must still
-    // reach the workers. (A dropped JoinHandle does not cancel the task.)
-    let appended = tokio::spawn(append(state.clone(), Report::new(upload)));
-    match appended.await {
-        Ok(Ok(id)) => Ok(Queued(id)),
-        Ok(Err(e)) => Err(e),
-        Err(e) => {
-            tracing::error!("appending to the inbox: {e}");
-            Err(AppError::internal("saving the report"))
-        }
+    // If the client hangs up, axum drops this handler at its next `.await`,
+    // and with it this guard: then a report already sent to the inbox is
+    // waited for by a task spawned there and then, and still reaches the
+    // workers; one never sent gives its place back.
+    let mut guard = Appending {
+        state: state.clone(),
+        appended: None,
+    };
+    let appended = match state.db.append(Report::new(upload)).await {
+        Ok(appended) => guard.appended.insert(appended),
+        Err(e) => return Err(not_appended(state, e)),
+    };
+    let result = appended.await;
+    guard.appended = None;
+    match result {
+        Ok(report) => Ok(Queued(committed(state, report))),
+        Err(e) => Err(not_appended(state, e)),
     }
 }
 
-/// Writes the report to the inbox (the database thread groups it with the
-/// others waiting), then hands it to the workers.
-async fn append(state: AppState, report: Report) -> Result<ReportId, AppError> {
-    let report = match state.db.append(report).await {
-        Ok(report) => report,
-        Err(e) => {
-            state.inbox.give_back(1);
-            tracing::error!("report not accepted: {e:#}");
-            return Err(AppError::internal("saving the report"));
-        }
-    };
-    // On disk: from here on the 202 is a promise kept whatever happens.
+/// The report is on disk: from here on the 202 is a promise kept whatever
+/// happens. Hands it to the workers.
+fn committed(state: &AppState, report: Report) -> ReportId {
     let id = report.id;
     state.in_flight.queued_in_inbox(&[id]);
     Counters::bump(&state.counters.accepted);
@@ -85,7 +83,44 @@ async fn append(state: AppState, report: Report) -> Result<ReportId, AppError> {
         // stays in the inbox, and the next start stores it.
         tracing::info!(%id, "accepted as shutdown began: stored on the next start");
     }
-    Ok(id)
+    id
+}
+
+fn not_appended(state: &AppState, e: anyhow::Error) -> AppError {
+    state.inbox.give_back(1);
+    tracing::error!("report not accepted: {e:#}");
+    AppError::internal("saving the report")
+}
+
+/// An accept in progress, and what to do if it is dropped before the end.
+struct Appending {
+    state: AppState,
+    /// Sent to the writer, not yet known to be committed.
+    appended: Option<Appended>,
+}
+
+impl Drop for Appending {
+    fn drop(&mut self) {
+        let Some(appended) = self.appended.take() else {
+            return;
+        };
+        // Only when the client hung up: a task to see the report through.
+        // (No runtime means the process is stopping: the inbox keeps the
+        // report, if committed, for the next start.)
+        let state = self.state.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                match appended.await {
+                    Ok(report) => {
+                        committed(&state, report);
+                    }
+                    Err(e) => {
+                        not_appended(&state, e);
+                    }
+                }
+            });
+        }
+    }
 }
 // ANCHOR_END: accept
 

@@ -146,7 +146,15 @@ pub fn deidentified(text: String) -> String {
 /// need none of it, and are returned as they came, without a copy.
 fn normalise(text: String) -> String {
     let kept = |c: char| !c.is_control() || c == '\n' || c == '\t';
-    if text.chars().all(kept) && text.trim().len() == text.len() {
+    // ASCII's control characters are below the space, and DEL: checked a
+    // byte at a time, without decoding characters.
+    let clean = if text.is_ascii() {
+        text.bytes()
+            .all(|b| (b' '..=b'~').contains(&b) || b == b'\n' || b == b'\t')
+    } else {
+        text.chars().all(kept)
+    };
+    if clean && text.trim().len() == text.len() {
         return text;
     }
     text.replace("\r\n", "\n")
@@ -167,6 +175,21 @@ async fn simulate(latency: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalise_cleans_ascii_as_it_cleans_any_text() {
+        // Every ASCII character between two letters: the byte-wise check for
+        // ASCII text must drop exactly what `char::is_control` calls control.
+        for byte in 0..=127_u8 {
+            let text = format!("a{}b", char::from(byte));
+            let kept = if byte == b'\n' || byte == b'\t' || !byte.is_ascii_control() {
+                text.clone()
+            } else {
+                "ab".to_owned()
+            };
+            assert_eq!(normalise(text), kept, "byte {byte:#04x}");
+        }
+    }
 
     #[test]
     fn normalise_cleans_without_changing_words() {

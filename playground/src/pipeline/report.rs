@@ -41,7 +41,14 @@ impl Hash for ReportId {
 
 impl ReportId {
     pub fn new() -> Self {
-        Self(Uuid::new_v7(Timestamp::now(NoContext)))
+        Self::at(now_ms())
+    }
+
+    /// An id for a report accepted at `ms` (milliseconds since the Unix epoch).
+    pub fn at(ms: i64) -> Self {
+        let ms = u64::try_from(ms).unwrap_or(0);
+        let at = Timestamp::from_unix(NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000);
+        Self(Uuid::new_v7(at))
     }
 }
 
@@ -129,10 +136,12 @@ pub struct Report {
 
 impl Report {
     pub fn new(upload: EproUpload) -> Self {
+        // One reading of the clock for both: the id's time is this moment.
+        let received_at_ms = now_ms();
         Self {
-            id: ReportId::new(),
+            id: ReportId::at(received_at_ms),
             upload,
-            received_at_ms: now_ms(),
+            received_at_ms,
             inbox_seq: None,
         }
     }

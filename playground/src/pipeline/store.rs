@@ -269,16 +269,14 @@ impl Db {
     }
 
     // ANCHOR: append
-    /// Writes `report` to the inbox and returns it, with its inbox row, once
-    /// the transaction is committed and synced to disk. Uploads appended
+    /// Sends `report` to the writer, to be written to the inbox; the
+    /// [`Appended`] it returns completes with the report, and its inbox row,
+    /// once the transaction is committed and synced to disk. Uploads appended
     /// while the writer is busy share the next transaction and its fsync.
-    pub async fn append(&self, report: Report) -> anyhow::Result<Report> {
+    pub async fn append(&self, report: Report) -> anyhow::Result<Appended> {
         let (done, answer) = oneshot::channel();
         self.send(Job::Append(report, done)).await?;
-        answer
-            .await
-            .map_err(|_| anyhow!("the database thread stopped"))?
-            .map_err(|e| anyhow!(e))
+        Ok(Appended(answer))
     }
     // ANCHOR_END: append
 
@@ -319,6 +317,26 @@ impl Db {
             .send(job)
             .await
             .map_err(|_| anyhow!("the database thread has stopped"))
+    }
+}
+
+/// A report on its way into the inbox: awaited, it gives the report back once
+/// its transaction is committed. The writer commits it whether or not anyone
+/// awaits this.
+pub struct Appended(oneshot::Receiver<Result<Report, String>>);
+
+impl std::future::Future for Appended {
+    type Output = anyhow::Result<Report>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|answer| {
+            answer
+                .map_err(|_| anyhow!("the database thread stopped"))?
+                .map_err(|e| anyhow!(e))
+        })
     }
 }
 
@@ -509,6 +527,9 @@ fn commit(
 
 /// Inserts uploads into the inbox, noting each one's row.
 fn append(tx: &Transaction, uploads: &mut [Report]) -> rusqlite::Result<()> {
+    if uploads.is_empty() {
+        return Ok(());
+    }
     let mut insert = tx.prepare_cached(INSERT_INBOX)?;
     for report in uploads {
         let mut id = [0; 36];
@@ -527,6 +548,10 @@ fn append(tx: &Transaction, uploads: &mut [Report]) -> rusqlite::Result<()> {
 /// Inserts reports, their audit rows and their alerts, and deletes their
 /// inbox rows, with the statements prepared once for all of them.
 fn insert(conn: &Connection, reports: &[&NewReport]) -> rusqlite::Result<()> {
+    // A transaction of uploads alone: no clock to read, no statements to find.
+    if reports.is_empty() {
+        return Ok(());
+    }
     // One moment for the whole transaction: it commits as one.
     let now = iso_utc(now_ms());
     let mut report_row = conn.prepare_cached(INSERT_REPORT)?;
