@@ -16,33 +16,12 @@
 //! (a comma-separated list of lesson names works too), then look at the
 //! pictures before committing them.
 
+mod common;
+
+use common::lessons;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Every lesson binary by name, found next to the one cargo built for this test.
-fn lessons() -> Vec<(String, PathBuf)> {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_01_unbuffered"))
-        .parent()
-        .expect("binaries live in a directory")
-        .to_path_buf();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin");
-    let mut names: Vec<String> = std::fs::read_dir(src)
-        .expect("lessons/src/bin exists")
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| {
-            let exe =
-                bin_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-            (name, exe)
-        })
-        .collect()
-}
 
 fn timelines_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/timelines")

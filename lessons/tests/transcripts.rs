@@ -15,6 +15,9 @@
 //! On a difference the test names the first line that differs, then prints the
 //! whole expected output and the whole actual one, one after the other.
 
+mod common;
+
+use common::lessons;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
@@ -28,30 +31,6 @@ const MACHINE_DEPENDENT: &str = "(varies by machine)";
 const REAL_CLOCK_TOLERANCE: f64 = 0.3;
 /// Lessons that burn CPU on purpose: 08 parks 1,000 threads and 100,000 tasks.
 const RUN_ALONE: [&str; 1] = ["08_tasks_vs_threads"];
-
-/// Every lesson binary, found next to the one cargo built for this test.
-fn lessons() -> Vec<(String, PathBuf)> {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_01_unbuffered"))
-        .parent()
-        .expect("binaries live in a directory")
-        .to_path_buf();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin");
-    let mut names: Vec<String> = std::fs::read_dir(src)
-        .expect("lessons/src/bin exists")
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| {
-            let exe =
-                bin_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-            (name, exe)
-        })
-        .collect()
-}
 
 fn transcripts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("transcripts")
