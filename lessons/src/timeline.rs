@@ -523,6 +523,30 @@ fn stack(labels: &mut [Label], left: f64, right: f64, lines: &[f64]) -> usize {
     row_ends.len()
 }
 
+/// Like [`stack`], for the parts' captions, which keep their reading order:
+/// each takes the first row where it fits, never above the caption before
+/// it, so they read 1, 2, 3 from the top even when a long one is moved left.
+fn stack_in_order(labels: &mut [Label], left: f64, right: f64) -> usize {
+    let mut rows: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut lowest = 0;
+    for label in labels.iter_mut() {
+        label.x = clear_of(&[], label.anchor, label.x, label.width, (left, right));
+        let (start, end) = (label.x, label.x + label.width);
+        let fits = |row: &Vec<(f64, f64)>| {
+            row.iter().all(|(s, e)| end + LABEL_GAP <= *s || *e + LABEL_GAP <= start)
+        };
+        let row = (lowest..rows.len()).find(|r| fits(&rows[*r]));
+        let row = row.unwrap_or_else(|| {
+            rows.push(Vec::new());
+            rows.len() - 1
+        });
+        rows[row].push((start, end));
+        label.row = row;
+        lowest = row;
+    }
+    rows.len()
+}
+
 /// Where everything goes: the plot's edges and each lane's place.
 struct Layout {
     left: f64,
@@ -603,7 +627,7 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
             captions.push(Label::new(anchor, anchor - 4.0, &text, false));
         }
     }
-    let caption_rows = stack(&mut captions, MARGIN, WIDTH - MARGIN, &[]);
+    let caption_rows = stack_in_order(&mut captions, MARGIN, WIDTH - MARGIN);
     let badges_y = MARGIN + caption_rows as f64 * ROW + 12.0;
     let mut badges: Vec<f64> = Vec::new();
     for caption in &captions {
