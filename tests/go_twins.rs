@@ -24,6 +24,7 @@
 //! in one of them. And a chapter whose lesson has a twin includes it from its
 //! file, with that lesson's differences, and keeps no Go of its own.
 
+use lessons::transcript::{masked, same_line, split_stamp};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,6 @@ const GO_DIR: &str = "lessons/go";
 /// The oldest Go the twins build with: `testing/synctest` arrived in 1.25.
 const MIN_GO: (u32, u32) = (1, 25);
 const REAL_CLOCK_TOLERANCE: f64 = 0.3;
-const MACHINE_DEPENDENT: &str = "(varies by machine)";
 const DIFFERENCES: &str = "lessons/go/differences.md";
 
 /// The real-clock runs check the twins' timing, not the machine's load: they
@@ -570,38 +570,6 @@ fn mask_goroutine_ids(line: &str) -> String {
 
 // ---------------------------------------------------------------------------
 // Comparing transcripts
-
-/// Masks the digits of a machine-dependent line; other lines are kept as they are.
-fn masked(line: &str) -> String {
-    if line.ends_with(MACHINE_DEPENDENT) {
-        line.chars()
-            .map(|c| if c.is_ascii_digit() { '#' } else { c })
-            .collect()
-    } else {
-        line.to_owned()
-    }
-}
-
-/// Splits `[ 2.0s] text` into (2.0, "text").
-fn split_stamp(line: &str) -> Option<(f64, &str)> {
-    let rest = line.strip_prefix('[')?;
-    let (seconds, text) = rest.split_once("s] ")?;
-    Some((seconds.trim().parse().ok()?, text))
-}
-
-/// Whether `got` matches `wanted`: exactly (after masking) without a
-/// tolerance; with one, the same text with stamps at most that far apart.
-fn same_line(got: &str, wanted: &str, tolerance: Option<f64>) -> bool {
-    let Some(tolerance) = tolerance else {
-        return masked(got) == masked(wanted);
-    };
-    match (split_stamp(got), split_stamp(wanted)) {
-        (Some((got_at, got_text)), Some((want_at, want_text))) => {
-            masked(got_text) == masked(want_text) && (got_at - want_at).abs() <= tolerance
-        }
-        _ => false,
-    }
-}
 
 /// `None` if `actual` matches `want` line by line; otherwise the first line
 /// that differs, then both texts in full.

@@ -45,6 +45,7 @@ use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
 pub mod timeline;
+pub mod transcript;
 pub use timeline::{Span, handoff, lanes, mark, waiting, working};
 
 /// Which clock a lesson runs on.

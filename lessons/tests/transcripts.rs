@@ -18,6 +18,7 @@
 mod common;
 
 use common::lessons;
+use lessons::transcript::same_line;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
@@ -27,7 +28,6 @@ use std::time::{Duration, Instant};
 /// real-clock runs (lesson 08 parks 100,000 tasks on both clocks).
 static ONE_SUITE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-const MACHINE_DEPENDENT: &str = "(varies by machine)";
 const REAL_CLOCK_TOLERANCE: f64 = 0.3;
 /// Lessons that burn CPU on purpose: 08 parks 1,000 threads and 100,000 tasks.
 const RUN_ALONE: [&str; 1] = ["08_tasks_vs_threads"];
@@ -89,37 +89,6 @@ fn stdout_of(lesson: &str, output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout.clone()).expect("lessons print UTF-8")
-}
-
-/// Masks the digits of a machine-dependent line; other lines are kept as they are.
-fn masked(line: &str) -> String {
-    if line.ends_with(MACHINE_DEPENDENT) {
-        line.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect()
-    } else {
-        line.to_owned()
-    }
-}
-
-/// Splits `[ 2.0s] text` into (2.0, "text").
-fn split_stamp(line: &str) -> Option<(f64, &str)> {
-    let rest = line.strip_prefix('[')?;
-    let (seconds, text) = rest.split_once("s] ")?;
-    Some((seconds.trim().parse().ok()?, text))
-}
-
-/// Whether `got` matches `wanted`: exactly (after masking) on the paused
-/// clock; with `tolerance`, the same text with stamps at most that far apart.
-fn same_line(got: &str, wanted: &str, tolerance: Option<f64>) -> bool {
-    let Some(tolerance) = tolerance else {
-        return masked(got) == masked(wanted);
-    };
-    match (split_stamp(got), split_stamp(wanted)) {
-        (Some((got_at, got_text)), Some((want_at, want_text))) => {
-            masked(got_text) == masked(want_text)
-                && (got_at - want_at).abs() <= tolerance
-        }
-        _ => false,
-    }
 }
 
 /// `None` if `actual` matches `want` line by line; otherwise the first line
