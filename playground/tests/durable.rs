@@ -148,17 +148,63 @@ async fn what_the_inbox_holds_is_queued_first_after_a_restart() {
 }
 
 #[tokio::test]
-async fn a_report_in_the_inbox_is_queued_not_unknown() {
-    let db = TempDir::new("lookup");
-    let state = clinic_on_file(durable(16), &db.db_path());
-    state.set_paused(true);
-    let answer = call(&state, post_json("/api/epros/upload", report("ok"))).await;
-    let id = answer.json["id"].as_str().unwrap().to_owned();
-    // Another process on the same file (a second start, an admin tool) has
-    // it only in the inbox: the database itself answers `queued`.
-    let db_again = Db::open(&db.db_path().to_string_lossy()).unwrap();
-    let status = db_again.lookup(id.parse().unwrap()).await.unwrap();
-    assert_eq!(status.map(|s| s.as_str()), Some("queued"));
+async fn an_inbox_from_the_last_version_keeps_its_reports() {
+    // A file as version 2 left it: the inbox's id `UNIQUE` (an index), and
+    // two reports accepted and never stored.
+    let db = TempDir::new("schema-2");
+    let ids = [
+        "019ae0c4-1f2a-7000-8000-000000000001",
+        "019ae0c4-1f2a-7000-8000-000000000002",
+    ];
+    {
+        let conn = rusqlite::Connection::open(db.db_path()).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE inbox (
+                 seq            INTEGER PRIMARY KEY,
+                 id             TEXT NOT NULL UNIQUE,
+                 patient_id     TEXT NOT NULL,
+                 trial_id       TEXT NOT NULL,
+                 report_data    TEXT NOT NULL,
+                 received_at_ms INTEGER NOT NULL
+             );
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        for (seq, id) in (1_i64..).zip(ids) {
+            conn.execute(
+                "INSERT INTO inbox VALUES (?1, ?2, 'SUBJ-00042', 'EPRO-2024-07', 'fine', 0)",
+                rusqlite::params![seq, id],
+            )
+            .unwrap();
+        }
+    }
+
+    let state = Clinic::start(
+        durable(16),
+        Db::open(&db.db_path().to_string_lossy()).unwrap(),
+    );
+    assert_eq!(state.stats().recovered, 2);
+    wait_for_stats(&state, Duration::from_secs(5), "both stored", |s| {
+        s.stored == 2 && s.inbox == 0
+    })
+    .await;
+    for id in ids {
+        let answer = call(&state, get(&format!("/api/epros/{id}"))).await;
+        assert_eq!(answer.json["status"], "stored", "{id}: {}", answer.text);
+    }
+    // The table was made again, without the index.
+    let conn = rusqlite::Connection::open(db.db_path()).unwrap();
+    let (version, indexes): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version),
+                    (SELECT COUNT(*) FROM sqlite_schema
+                     WHERE type = 'index' AND tbl_name = 'inbox')",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((version, indexes), (3, 0));
 }
 
 #[tokio::test]

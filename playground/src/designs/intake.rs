@@ -94,8 +94,8 @@ pub async fn status(
         .0
         .parse()
         .map_err(|_| unknown())?;
-    // In flight: memory knows. Otherwise ask the database thread, which
-    // knows the stored reports and those still in the inbox (`queued`).
+    // In flight (queued, in memory or in the inbox, or being processed):
+    // memory knows. Otherwise ask the database thread for a stored report.
     if let Some(status) = state.in_flight.get(id) {
         return Ok(Json(StatusBody { id, status }));
     }

@@ -82,8 +82,13 @@ pub async fn process(state: &AppState, mut reports: Vec<Report>) {
     // ANCHOR_END: stages
 
     // ANCHOR: commit
-    match state.db.store(rows).await {
-        Ok(stored) => note_stored(state, stored),
+    // Noted on the database thread, at the commit (see `Db::store`).
+    let noting = state.clone();
+    let stored = state
+        .db
+        .store(rows, move |stored| note_stored(&noting, stored));
+    match stored.await {
+        Ok(()) => {}
         Err(e) => {
             tracing::error!("{} reports not stored: {e:#}", ids.len());
             state.in_flight.set_all(&ids, Status::Failed);
