@@ -46,6 +46,28 @@
 //! Needs `wrk` on PATH (Debian: `apt-get install wrk`). The machine's cores
 //! are shared by wrk, the server and anything else running: compare ratios
 //! within one run, not seconds across runs.
+//!
+//! **Instructions, not seconds.** To see where an upload's time goes, count
+//! its instructions: callgrind counts the same on every run. Serve the
+//! playground alone under it (`serve-app INTAKE WORKERS PAUSED`, as the
+//! benchmark starts it, on the database `BENCH_DB`), send it uploads with
+//! `send URL N` (the same upload as wrk's, 16 at a time), and have callgrind
+//! zero its counts after a warm-up and write them after N more:
+//!
+//! ```text
+//! cargo build -p playground --release --example accept_bench
+//! bench=target/release/examples/accept_bench
+//! BENCH_DB=/tmp/cg.db valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
+//!     $bench serve-app durable 8 true &    # prints: listening on http://ADDR
+//! $bench send http://ADDR/api/epros/upload 2000      # warm up
+//! callgrind_control -z
+//! $bench send http://ADDR/api/epros/upload 20000
+//! callgrind_control -d                                # writes /tmp/cg.out.1
+//! ```
+//!
+//! The `summary:` line of `/tmp/cg.out.1` divided by 20,000 is an upload's
+//! cost, and `callgrind_annotate --inclusive=yes /tmp/cg.out.1` shows where
+//! it goes. (`send` runs in its own process, so none of its work is counted.)
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::SocketAddr;
@@ -80,9 +102,17 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("serve-bare") => serve_bare(),
         Some("serve-app") => serve_app(&args[1..]),
+        Some("send") => send(&args[1..]),
         _ => bench(Options::parse(&args)?),
     }
 }
+
+const USAGE: &str = "\
+usage: accept_bench [--seconds S] [--rounds R] [--connections C] [--drain N]
+                    [--go] [--external CMD] [--external-path PATH]
+       accept_bench serve-app INTAKE WORKERS PAUSED   (one target, alone)
+       accept_bench send URL N                        (N uploads to a target)
+See the top of playground/examples/accept_bench.rs for what each does.";
 
 /// The command line of the benchmark itself.
 struct Options {
@@ -121,10 +151,11 @@ impl Options {
                 "--go" => options.go = true,
                 "--external" => options.external = Some(value()?),
                 "--external-path" => options.external_path = value()?,
-                other => bail!(
-                    "unknown option {other:?}; options: --seconds S, --rounds R, \
-                     --connections C, --drain N, --go, --external CMD, --external-path PATH"
-                ),
+                "--help" | "-h" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => bail!("unknown option {other:?}\n{USAGE}"),
             }
         }
         ensure!(options.rounds > 0 && options.seconds > 0 && options.connections > 0);
@@ -587,6 +618,21 @@ async fn serve_bare() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, router).await?;
+    Ok(())
+}
+
+/// Sends `N` uploads (wrk's) to `URL`, 16 at a time, and says how they were
+/// answered. Arguments: URL N.
+#[tokio::main(flavor = "current_thread")]
+async fn send(args: &[String]) -> anyhow::Result<()> {
+    let [url, n] = args else {
+        bail!("send URL N");
+    };
+    let n: usize = n.parse()?;
+    let sent = loadgen::burst_of(url, n, 16, |_| UPLOAD.to_owned()).await?;
+    let accepted = sent.count(202);
+    println!("{accepted} of {n} answered 202");
+    ensure!(accepted == n, "not every upload was answered 202");
     Ok(())
 }
 

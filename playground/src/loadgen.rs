@@ -108,6 +108,25 @@ pub async fn burst_with_progress(
     .await
 }
 
+/// POSTs `n` bodies to `url`, the `i`th being `body(i)`, at most
+/// `concurrency` at a time.
+pub async fn burst_of(
+    url: &str,
+    n: usize,
+    concurrency: usize,
+    body: BodyFn,
+) -> anyhow::Result<Outcome> {
+    run(
+        url,
+        Method::POST,
+        n,
+        concurrency,
+        Some(body),
+        Arc::default(),
+    )
+    .await
+}
+
 /// GETs `url` `n` times, at most `concurrency` at a time (`/leaky`, `/fixed`).
 pub async fn burst_get(url: &str, n: usize, concurrency: usize) -> anyhow::Result<Outcome> {
     burst_get_with_progress(url, n, concurrency, Arc::default()).await
@@ -185,7 +204,7 @@ pub fn synthetic_report(i: usize) -> String {
     .to_string()
 }
 
-type BodyFn = fn(usize) -> String;
+pub type BodyFn = fn(usize) -> String;
 
 async fn run(
     url: &str,
