@@ -259,7 +259,7 @@ where
     let enter = move || timeline::enter_worker_part(began, real_start, paused);
     tokio::task::spawn_blocking(move || {
         // The new runtime keeps real time: here `block_thread_for` sleeps.
-        KEEPER.set(None);
+        let keeper = KEEPER.take();
         enter();
         let output = Builder::new_multi_thread()
             .worker_threads(workers)
@@ -270,6 +270,7 @@ where
             .block_on(part());
         // This blocking-pool thread may serve the lesson again: on its clock.
         timeline::leave_worker_part();
+        KEEPER.set(keeper);
         output
     })
     .await
@@ -415,6 +416,26 @@ mod tests {
             parse_args(args(&["--fats"])),
             Err("unknown flag `--fats`".to_owned())
         );
+    }
+
+    #[test]
+    fn a_pool_thread_stands_in_again_after_a_worker_part() {
+        // The blocking-pool thread that ran a worker part is idle after it,
+        // so the next `spawn_blocking` is likely to get it back: its blocking
+        // must still move the paused clock, not sleep for real.
+        let real = std::time::Instant::now();
+        let virtual_time = block_on(Clock::Paused, async {
+            on_worker_threads(1, || async {}).await;
+            let start = Instant::now();
+            for _ in 0..3 {
+                tokio::task::spawn_blocking(|| block_thread_for(ms(2_000)))
+                    .await
+                    .unwrap();
+            }
+            start.elapsed()
+        });
+        assert_eq!(virtual_time, ms(6_000));
+        assert!(real.elapsed() < ms(2_000), "slept for real: {:?}", real.elapsed());
     }
 
     #[test]
