@@ -863,15 +863,38 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
         }
     }
 
-    // Hand-offs as arrows, moments as diamonds.
+    // Hand-offs as arrows, moments as diamonds. Where a moment falls on the
+    // cross of a bar cut off in its lane, the cross marks it alone (the
+    // label stays); an arrow into a lane stops short of a diamond there.
+    let cut_at = |lane: usize, x: f64| {
+        timeline.records.iter().any(|record| {
+            matches!(record, Record::Bar { lane: l, to: Some(to), cut: true, .. }
+                if *l == lane && (layout.x(*to) - x).abs() < 1.0)
+        })
+    };
+    let diamond_at = |lane: usize, x: f64| {
+        timeline.records.iter().any(|record| match record {
+            Record::Mark { lane: l, at, .. } => {
+                *l == lane && (layout.x(*at) - x).abs() < 9.0 && !cut_at(lane, x)
+            }
+            Record::Handoff { from, to, at, .. } => {
+                from == to && *from == lane && (layout.x(*at) - x).abs() < 9.0
+            }
+            _ => false,
+        })
+    };
     for record in &timeline.records {
         match record {
             Record::Handoff { from, to, label, at } if from != to => {
                 let x = layout.x(*at);
+                // Short of the diamond's point, if one is in the way.
+                let clear = if diamond_at(*to, x) { 5.0 } else { 1.0 };
                 let (y1, y2) = match from < to {
-                    true => (layout.band_middle(*from), layout.band_tops[*to] - 1.0),
+                    true => {
+                        (layout.band_middle(*from), layout.band_tops[*to] - clear)
+                    }
                     false => {
-                        (layout.band_middle(*from), layout.band_bottom(*to) + 1.0)
+                        (layout.band_middle(*from), layout.band_bottom(*to) + clear)
                     }
                 };
                 let (a, b) = (&timeline.lanes[*from], &timeline.lanes[*to]);
@@ -886,6 +909,9 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
             Record::Handoff { from: lane, at, .. }
             | Record::Mark { lane, at, .. } => {
                 let (x, y) = (layout.x(*at), layout.band_middle(*lane));
+                if matches!(record, Record::Mark { .. }) && cut_at(*lane, x) {
+                    continue;
+                }
                 let _ = writeln!(
                     w,
                     "<path d=\"M{x:.1},{:.1} l8,8 l-8,8 l-8,-8 z\" fill=\"{INK}\" \
@@ -1126,6 +1152,64 @@ mod tests {
             [tick],
             "only the first line ticks `handler`"
         );
+    }
+
+    /// The numbers after `key="` in every element of `svg` that has `has`.
+    fn attributes(svg: &str, has: &str, key: &str) -> Vec<f64> {
+        svg.lines()
+            .filter(|line| line.contains(has))
+            .filter_map(|line| {
+                let value = line.split(&format!("{key}=\"")).nth(1)?;
+                let end = value.find(|c: char| c != '.' && !c.is_ascii_digit())?;
+                value[..end].parse().ok()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_arrow_stops_short_of_a_diamond_in_its_way() {
+        // rendezvous(): P-001 handed to the lab at 1.5 s, when the lab's
+        // "gave up" diamond is there too.
+        let svg = render("arrow", &rendezvous());
+        // The hand-off's arrow has a tooltip; the key's has none.
+        let arrow = "marker-end=\"url(#arrow)\"><title>";
+        let [arrow_end] = attributes(&svg, arrow, "y2")[..] else {
+            panic!("one arrow in {svg}")
+        };
+        // A lane's diamond starts at its top point: `d="Mx,y l8,8 l-8,8 …"`.
+        let tops: Vec<f64> = svg
+            .lines()
+            .filter(|line| line.contains(" l8,8 l-8,8"))
+            .filter_map(|line| line.split("d=\"M").nth(1))
+            .filter_map(|d| d.split([',', ' ']).nth(1)?.parse().ok())
+            .collect();
+        let gap = tops.iter().map(|top| top - arrow_end).fold(f64::MAX, f64::min);
+        assert!(gap >= 4.0, "the arrowhead ends {gap} px above a diamond");
+    }
+
+    #[test]
+    fn a_moment_on_a_cut_off_bar_is_its_cross_and_its_label() {
+        let mut timeline = Timeline::default();
+        let lane = timeline.lane("intake loop");
+        timeline.records.push(Record::Bar {
+            lane,
+            activity: Activity::Working,
+            label: "checking P-003".into(),
+            from: ms(800),
+            to: Some(ms(1_000)),
+            cut: true,
+        });
+        timeline.records.push(Record::Mark {
+            lane,
+            label: "P-003 lost".into(),
+            at: ms(1_000),
+        });
+        timeline.end = Some(ms(2_000));
+        let svg = render("cut", &timeline);
+        assert!(svg.contains(">P-003 lost</text>"), "{svg}");
+        let diamonds =
+            svg.lines().filter(|line| line.contains(" l8,8 l-8,8")).count();
+        assert_eq!(diamonds, 0, "a diamond on the cross: {svg}");
     }
 
     #[test]
