@@ -11,14 +11,23 @@
 //! (defaults: 200000 reports, 5 rounds)
 //!
 //! Seconds are noisy on a shared machine; instruction counts are not. For
-//! those, run it under callgrind twice, with 0 reports and with N, and divide
-//! the difference by N:
+//! those, run it under callgrind twice, with N reports and with 2N, and
+//! divide the difference by N:
 //!
 //! ```text
 //! cargo build -p playground --release --example deidentify_bench
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 //!     target/release/examples/deidentify_bench 20000 1
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/examples/deidentify_bench 40000 1
 //! ```
+//!
+//! Not 0 and N: the regex engine builds its automaton lazily, state by state,
+//! the first times it meets a kind of text, and a state can cost hundreds of
+//! thousands of instructions. The first N reports pay for those; the next N
+//! show what a report costs from then on, as in a server that has been up a
+//! while. (With 0 and 20,000, the figure was 4,737 a report; with 20,000
+//! and 40,000, 2,491: the lazy states, 46 of them, were 21 million.)
 
 use std::hint::black_box;
 use std::time::Instant;
