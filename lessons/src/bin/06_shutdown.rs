@@ -184,17 +184,12 @@ mod tests {
     use lessons::{Clock, block_on};
 
     #[test]
-    fn draining_loses_nothing_and_leaves_no_task_behind() {
-        let (ledger, alive) = block_on(Clock::Paused, async {
-            (drain_and_wait().await, alive_tasks())
+    fn only_the_draining_shutdown_keeps_every_report_and_leaves_no_task() {
+        let (naive, draining, alive) = block_on(Clock::Paused, async {
+            (close_and_exit().await, drain_and_wait().await, alive_tasks())
         });
-        assert!(ledger.accepted.load(Relaxed) > 0);
-        assert_eq!((ledger.lost(), alive), (0, 0), "{ledger:?}");
-    }
-
-    #[test]
-    fn closing_without_waiting_loses_accepted_reports() {
-        let ledger = block_on(Clock::Paused, close_and_exit());
-        assert!(ledger.lost() > 0, "{ledger:?}");
+        assert!(naive.lost() > 0, "{naive:?}");
+        assert!(draining.accepted.load(Relaxed) > 0);
+        assert_eq!((draining.lost(), alive), (0, 0), "{draining:?}");
     }
 }
