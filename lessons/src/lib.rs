@@ -362,6 +362,26 @@ pub fn alive_tasks() -> usize {
     Handle::current().metrics().num_alive_tasks()
 }
 
+/// The process's resident memory in KiB: from /proc on Linux, else from `ps`
+/// (macOS, the BSDs). Counting each allocation would be exact, but needs a
+/// `#[global_allocator]`, `unsafe` code, forbidden in this workspace. Resident
+/// memory is coarser: it counts the allocator's bookkeeping, and for a thread
+/// only the stack pages it touched, not the kernel's memory (its kernel stack).
+pub fn resident_kib() -> Option<u64> {
+    let text = match std::fs::read_to_string("/proc/self/status") {
+        Ok(status) => {
+            status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.to_owned()
+        }
+        Err(_) => {
+            let pid = std::process::id().to_string();
+            let mut ps = std::process::Command::new("ps");
+            ps.args(["-o", "rss=", "-p", &pid]);
+            String::from_utf8(ps.output().ok()?.stdout).ok()?
+        }
+    };
+    text.trim().trim_end_matches("kB").trim().parse().ok()
+}
+
 /// A wait the lesson measured, in seconds, to the nearest half second.
 ///
 /// Every wait the lessons print is a whole or half number of seconds by

@@ -1,18 +1,12 @@
 // Lesson 04 in Go: the deadline reaches the query.
 //
-// The twin of lessons/src/bin/04_cancel.rs. Lesson 03 left two leaks: a query
-// goroutine blocked for good on its send, and an audit writer waiting for a
-// close(audit) nobody wrote. Here both are fixed, and the alive count comes
-// back down.
-//
-// Go cannot drop a call half-way, as Rust drops a future: the query must be
-// handed a context.Context and must watch ctx.Done() itself. Two ways:
-//
-//  1. context.WithTimeout, and the query called in the handler's goroutine;
-//  2. the query in a goroutine of its own, stopped by the handler's cancel().
-//
-// The Go article's own fix is retold last: its goroutine gets the context but
-// looks at it only after the 5 s of work.
+// The twin of lessons/src/bin/04_cancel.rs. Lesson 03 left a query goroutine
+// blocked for good on its send, and an audit writer waiting for a close(audit)
+// nobody wrote. Both are fixed here. Go cannot drop a call half-way, as Rust
+// drops a future: the query is handed a context.Context and watches
+// ctx.Done() itself, called in the handler's goroutine with WithTimeout (fix
+// 1) or in its own goroutine, stopped by cancel() (fix 2). Last, the Go
+// article's own fix: it looks at the context only after the 5 s of work.
 //
 // Run: go run ./lessons/go/04_cancel      (go test ./lessons/go/04_cancel: fake clock)
 package main
@@ -20,6 +14,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"async-clinic/lessons/go/clinic"
@@ -33,8 +28,8 @@ func main() {
 func run() {
 	beforeOpening := clinic.Alive()
 	audit := make(chan string, 16)
-	writerDone := make(chan struct{})
-	go auditWriter(audit, writerDone)
+	var writer sync.WaitGroup
+	writer.Go(func() { auditWriter(audit) })
 	clinic.Say("clinic: open, alive tasks %d: the audit writer", clinic.Alive())
 
 	var afterRequests []int
@@ -47,11 +42,10 @@ func run() {
 
 	time.Sleep(clinic.Ms(3_500))
 	// ANCHOR: closing
-	// The line lesson 03 forgot; then the clinic waits for the writer to
-	// finish its last entries.
+	// The line lesson 03 forgot; then wait for the writer's last entries.
 	close(audit)
 	clinic.Say("clinic: closing, called close(audit)")
-	<-writerDone
+	writer.Wait()
 	// ANCHOR_END: closing
 	atClosing := clinic.Alive()
 	clinic.Say("verdict: alive tasks %d before opening, [%d, %d, %d] after "+
@@ -61,8 +55,7 @@ func run() {
 
 // ANCHOR_END: lesson
 
-// answered sends the handler's answer to the patient and the audit log;
-// then the clinic counts.
+// answered gives the answer to the patient and the audit log; then counts.
 func answered(patient, outcome string, audit chan<- string) int {
 	clinic.Say("handler %s: %s", patient, outcome)
 	audit <- fmt.Sprintf("%s %s", patient, outcome)
@@ -72,8 +65,7 @@ func answered(patient, outcome string, audit chan<- string) int {
 }
 
 // ANCHOR: fix_timeout
-// Fix 1: no goroutine at all. The handler calls the query with a context
-// that is done at the deadline, and the query returns then.
+// Fix 1: no goroutine at all; the query returns when its context is done.
 func withTimeout(patient string) string {
 	clinic.Say("handler %s: asked the lab, context.WithTimeout "+
 		"stops the query at 2 s", patient)
@@ -96,26 +88,24 @@ func withCancel(patient string) string {
 		"cancel() on its context stops the query at 2 s", patient)
 	ctx, cancel := context.WithCancel(context.Background())
 	reply := make(chan string, 1)
-	queryDone := make(chan struct{})
-	go func() {
-		defer close(queryDone)
+	var query sync.WaitGroup
+	query.Go(func() {
 		// An error here only means the handler has already answered.
 		if history, err := slowQuery(ctx, patient); err == nil {
 			reply <- history
 		}
-	}()
+	})
 	outcome := answerWithin2s(reply)
 	cancel()
 	// The query stops at once; waiting for it proves it let go.
-	<-queryDone
+	query.Wait()
 	return outcome
 }
 
 // ANCHOR_END: fix_token
 
 // ANCHOR: articles_fix
-// The Go article's fix: the query gets the context but only checks it after
-// the work, in a select with a default case.
+// The Go article's fix: the query checks its context only after the work.
 func articlesFix(patient string) string {
 	clinic.Say("handler %s: asked the lab the article's way, "+
 		"ctx checked after the work", patient)
@@ -158,8 +148,8 @@ func answerWithin2s(reply <-chan string) string {
 }
 
 // ANCHOR: slow_query
-// slowQuery is the lab's 5 s query. It returns early, with ctx's error, once
-// ctx is done; on the way out it says how long it really ran.
+// slowQuery is the lab's 5 s query; it returns early once ctx is done, and
+// says how long it really ran.
 func slowQuery(ctx context.Context, patient string) (string, error) {
 	started := time.Now()
 	defer func() {
@@ -176,8 +166,7 @@ func slowQuery(ctx context.Context, patient string) (string, error) {
 
 // ANCHOR_END: slow_query
 
-func auditWriter(inbox <-chan string, done chan<- struct{}) {
-	defer close(done)
+func auditWriter(inbox <-chan string) {
 	written := 0
 	// Ends when the channel is closed.
 	for range inbox {

@@ -1,14 +1,11 @@
 // Lesson 06 in Go: shutting down without losing accepted reports.
 //
 // The twin of lessons/src/bin/06_shutdown.rs. Fifteen patients submit a
-// report 0.1 s apart; the intake answers "received" at once and queues it;
-// two workers store each one in 0.5 s, so a backlog builds. At 2.4 s the
-// shutdown signal arrives. The only honest count: accepted minus stored.
-//
-// The first article's shutdown hook closes the channel and returns; main
-// returns, and the process exits with reports still queued or half-written.
-// The fix is the sync.WaitGroup the article left out: stop accepting, close
-// the queue, let the workers finish the backlog, and wait, with a deadline.
+// report 0.1 s apart; two workers store each in 0.5 s, so a backlog builds. At
+// 2.4 s the shutdown signal arrives. The first article's hook closes the
+// channel and returns, and the process exits with reports still queued or
+// half-written. The fix is the sync.WaitGroup it left out: stop accepting,
+// close the queue, let the workers drain it, and wait, with a deadline.
 //
 // Run: go run ./lessons/go/06_shutdown      (go test ./lessons/go/06_shutdown: fake clock)
 package main
@@ -28,8 +25,8 @@ const (
 	patients = 15
 	every    = 100 * time.Millisecond
 	store    = 500 * time.Millisecond
-	// When the signal arrives (0.2 s from any store's end, so that a late
-	// timer cannot reorder them), and how long we may then take to finish.
+	// The signal comes 0.2 s from any store's end, so a late timer cannot
+	// reorder them; then we may take 5 s to finish.
 	signalAt = 2400 * time.Millisecond
 	deadline = 5 * time.Second
 )
@@ -74,8 +71,7 @@ func drainAndWait() *ledger {
 	time.Sleep(signalAt)
 	clinic.Say("signal: shutdown requested")
 	// ANCHOR: draining
-	// 1. Stop accepting: the intake closes the queue, and each worker's
-	//    range loop ends once it is empty.
+	// 1. Stop accepting: the intake closes the queue.
 	close(stop)
 	accepted, taken, stored := ledger.counts()
 	writing, queued := taken-stored, accepted-taken
@@ -99,12 +95,11 @@ func drainAndWait() *ledger {
 
 // ANCHOR: service
 // open starts the service: an intake and two workers around one queue.
-// start starts each goroutine; who counts them decides what a shutdown can
-// wait for. Closing stop stops the intake. Closing exit stands for the
-// process exiting: every worker stops where it is (nil: never).
+// Whoever counts what start starts decides what a shutdown can wait for.
+// Closing exit stands for the process exiting (nil: never).
 func open(start func(func()), exit <-chan struct{}) (chan struct{}, *ledger) {
 	stop, ledger := make(chan struct{}), &ledger{}
-	// Room for 64: at this rate a send never waits (a full queue is lesson 07).
+	// Room for 64, so a send never waits (a full queue is lesson 07).
 	queue := make(chan time.Time, 64)
 	for id := 1; id <= workers; id++ {
 		start(func() { worker(id, queue, ledger, exit) })
@@ -113,9 +108,8 @@ func open(start func(func()), exit <-chan struct{}) (chan struct{}, *ledger) {
 	return stop, ledger
 }
 
-// intake accepts patient n's report at n × 0.1 s, then stays open until
-// told to stop. Each report carries the instant it was due: planned times
-// keep the real clock's small lateness from adding up.
+// intake accepts patient n's report at n × 0.1 s, then waits for stop. Each
+// report carries its due time, so the real clock's lateness cannot add up.
 func intake(queue chan<- time.Time, stop <-chan struct{}, ledger *ledger) {
 	// The intake is the only sender, so it is the one to close the queue.
 	defer close(queue)

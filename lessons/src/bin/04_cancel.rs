@@ -1,21 +1,13 @@
 //! Lesson 04: the deadline reaches the query.
 //!
-//! Lesson 03 left two leaks: a detached query that works its full 5 s for a
+//! Lesson 03 left two leaks: a detached query working its full 5 s for a
 //! handler that gave up at 2 s, and an audit writer kept waiting by a forgotten
-//! Sender. Here both are fixed, and the alive-task count comes back down.
-//!
-//! In Rust a future only runs while someone polls it, so cancelling is
-//! dropping. Two ways to get the 2 s deadline to the query:
-//!
-//! 1. `tokio::time::timeout` around the query future: no task at all; at the
-//!    deadline the future is dropped and never runs again;
-//! 2. a spawned query that listens to a `CancellationToken` in a `select!`,
-//!    Go's `<-ctx.Done()`. (A third: `tokio_util::task::AbortOnDropHandle`
-//!    aborts the task when the handler drops the handle.)
-//!
-//! The Go article's own fix is retold last: its goroutine gets the context but
-//! looks at it only after the 5 s of work. No send blocks any more, yet the
-//! query still runs to the end; the transcript shows it stopping at 5.0 s.
+//! Sender. Both are fixed here, and the alive-task count comes back down. A
+//! future runs only while polled, so cancelling is dropping: `timeout` drops
+//! the query at the deadline, or a spawned query races a `CancellationToken`
+//! (Go's `<-ctx.Done()`) in `select!`. A third way: `AbortOnDropHandle` aborts
+//! a task when its handle is dropped. Last, the Go article's own fix, retold:
+//! it looks at the context only after the 5 s of work.
 //!
 //! Previous: 03_leak. Next: 05_deadlock, a task that waits for itself.
 //!
@@ -59,8 +51,7 @@ async fn scenario() -> (usize, Vec<usize>, usize) {
     after_requests.push(answered("P-003", outcome, &audit).await);
     sleep(ms(3_500)).await;
     // ANCHOR: closing
-    // Every Sender goes, the spare too, so the writer's `recv` returns None;
-    // then the clinic waits for the writer to finish its last entries.
+    // Every Sender, the spare too, so the writer's `recv` ends; then wait for it.
     drop(audit);
     drop(nightly_report);
     say!("clinic: closing, dropped every audit Sender, the spare too");
@@ -80,8 +71,7 @@ async fn answered(patient: &str, outcome: String, audit: &Sender<String>) -> usi
 }
 
 // ANCHOR: fix_timeout
-/// Fix 1: no task at all. The handler owns the query future and `timeout`
-/// drops it at the deadline, in the middle of its `sleep`.
+/// Fix 1: no task at all; `timeout` drops the query future at the deadline.
 async fn with_timeout(patient: &'static str) -> String {
     say!("handler {patient}: asked the lab, `timeout` drops the query at 2 s");
     let _waiting = waiting("handler", patient);
@@ -104,7 +94,16 @@ async fn with_token(patient: &'static str) -> String {
     );
     let token = CancellationToken::new();
     let (reply, mut result) = mpsc::channel(1);
-    let query = tokio::spawn(cancellable_query(patient, token.clone(), reply));
+    let cancelled = token.clone();
+    let query = tokio::spawn(async move {
+        tokio::select! {
+            // `biased`: a cancelled token wins over a result that is ready too.
+            biased;
+            () = cancelled.cancelled() => {}
+            // An Err here only means the handler has already answered.
+            history = slow_query(patient) => { let _ = reply.send(history).await; }
+        }
+    });
     let outcome = answer_within_2s(&mut result, patient).await;
     token.cancel();
     handoff("handler", "lab", "token.cancel()");
@@ -112,34 +111,18 @@ async fn with_token(patient: &'static str) -> String {
     query.await.expect("the query does not panic");
     outcome
 }
-
-async fn cancellable_query(
-    patient: &'static str,
-    token: CancellationToken,
-    reply: Sender<String>,
-) {
-    tokio::select! {
-        // `biased`: a cancelled token wins over anything else that is ready.
-        biased;
-        () = token.cancelled() => {}
-        // An Err here only means the handler has already answered.
-        history = slow_query(patient) => { let _ = reply.send(history).await; }
-    }
-}
 // ANCHOR_END: fix_token
 
 // ANCHOR: articles_fix
-/// The Go article's fix, retold: the query gets the context but only checks
-/// it after the work, the way its `select { case <-ctx.Done(): ... default: }`
-/// runs after `time.Sleep(5 * time.Second)`.
+/// The Go article's fix: the query gets the context but checks it only after
+/// the work, as its `select { case <-ctx.Done(): ... default: }` does.
 async fn articles_fix(patient: &'static str) -> String {
     say!(
         "handler {patient}: asked the lab the article's way, \
          ctx checked after the work"
     );
     let ctx = CancellationToken::new();
-    // Go's `defer cancel()`: the guard cancels `ctx` when the handler returns.
-    // Named `_cancel`, not `_`, so it lives until then.
+    // Go's `defer cancel()`; named `_cancel`, as `_` would cancel at once.
     let _cancel = ctx.clone().drop_guard();
     let (reply, mut result) = mpsc::channel(1);
     tokio::spawn(async move {
@@ -209,14 +192,10 @@ mod tests {
 
     #[test]
     fn deadlines_stop_the_queries_and_the_count_returns_to_baseline() {
-        // If a Sender clone were forgotten again, the scenario would wait for
-        // the audit writer forever; on the paused clock this limit turns that
-        // hang into a failure at once.
-        let counts = block_on(Clock::Paused, async {
-            tokio::time::timeout(ms(60_000), scenario()).await
-        });
-        // Only the audit writer after the two fixes; the article's fix leaves
-        // its query running past the answer.
+        // A forgotten Sender would hang the scenario: the limit fails it instead.
+        let counts =
+            block_on(Clock::Paused, async { timeout(ms(60_000), scenario()).await });
+        // The article's fix leaves its query running past the answer: 2.
         assert_eq!(counts, Ok((0, vec![1, 1, 2], 0)), "the scenario ends, no leak");
     }
 }

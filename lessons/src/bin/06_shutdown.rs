@@ -1,17 +1,12 @@
 //! Lesson 06: shutting down without losing accepted reports.
 //!
-//! Fifteen patients submit a report 0.1 s apart; the intake answers
-//! "received" at once and queues it; two workers store each one in 0.5 s, so
-//! a backlog builds. At 2.4 s, with the backlog half done, the shutdown signal
-//! arrives. Every report the intake accepted was promised to a patient, so the
-//! only honest count is: accepted minus stored.
-//!
-//! The first article's shutdown hook closes the channel and returns; nothing
-//! waits for the workers, and the process exits with reports still queued or
-//! half-written. In Rust the same happens when `main` returns: the runtime is
-//! dropped, and every task still running is dropped with it. The fix is the
-//! `sync.WaitGroup` the article left out: stop accepting, close the queue,
-//! let the workers finish the backlog, and wait for them, with a deadline.
+//! Fifteen patients submit a report 0.1 s apart; the intake answers "received"
+//! and queues it; two workers store each in 0.5 s, so a backlog builds. At 2.4 s
+//! the shutdown signal arrives. The first article's hook closes the channel and
+//! returns: as when `main` returns, the runtime drops every task still running,
+//! and accepted reports are lost. The fix is the `sync.WaitGroup` it left out:
+//! stop accepting, close the queue, let the workers drain it, and wait for them,
+//! with a deadline.
 //!
 //! Previous: 05_deadlock. Next: 07_backpressure, when the queue is full.
 //!
@@ -34,8 +29,8 @@ const WORKERS: usize = 2;
 const PATIENTS: u32 = 15;
 const EVERY: Duration = ms(100);
 const STORE: Duration = ms(500);
-/// When the signal arrives (0.2 s from any store's end, so that a late timer
-/// cannot reorder them), and how long we may then take to finish.
+/// The signal comes 0.2 s from any store's end, so a late timer cannot reorder
+/// them; then we may take 5 s to finish.
 const SIGNAL_AT: Duration = ms(2_400);
 const DEADLINE: Duration = ms(5_000);
 
@@ -77,8 +72,7 @@ async fn drain_and_wait() -> Arc<Ledger> {
     sleep(SIGNAL_AT).await;
     say!("signal: shutdown requested");
     // ANCHOR: draining
-    // 1. Stop accepting: the intake returns and drops the only Sender. The
-    //    queue is now closed, and each worker's loop ends once it is empty.
+    // 1. Stop accepting: the intake drops the only Sender, closing the queue.
     stop.cancel();
     // 2. No task will join the tracker any more, so `wait` may finish.
     tracker.close();
@@ -105,9 +99,8 @@ fn open(
     mut spawn: impl FnMut(BoxFuture<'static, ()>),
 ) -> (CancellationToken, Arc<Ledger>) {
     let (stop, ledger) = (CancellationToken::new(), Arc::<Ledger>::default());
-    // Room for 64: at this rate a send never waits (a full queue is lesson 07).
-    // flume's Receiver can be cloned: two workers share one queue, as two
-    // goroutines share a Go channel (tokio's mpsc has a single Receiver).
+    // Room for 64, so a send never waits (a full queue is lesson 07). flume's
+    // Receiver can be cloned: two workers share one queue, as in Go.
     let (queue, inbox) = flume::bounded(64);
     for id in 1..=WORKERS {
         spawn(Box::pin(worker(id, inbox.clone(), ledger.clone())));
@@ -116,9 +109,8 @@ fn open(
     (stop, ledger)
 }
 
-/// Accepts patient n's report at n × 0.1 s, then stays open until told to
-/// stop. Each report carries the instant it was due: planned times keep the
-/// real clock's small lateness from adding up.
+/// Accepts patient n's report at n × 0.1 s, then waits for `stop`. Each
+/// report carries its due time, so the real clock's lateness cannot add up.
 async fn intake(
     queue: flume::Sender<Instant>,
     stop: CancellationToken,
@@ -192,17 +184,12 @@ mod tests {
     use lessons::{Clock, block_on};
 
     #[test]
-    fn draining_loses_nothing_and_leaves_no_task_behind() {
-        let (ledger, alive) = block_on(Clock::Paused, async {
-            (drain_and_wait().await, alive_tasks())
+    fn only_the_draining_shutdown_keeps_every_report_and_leaves_no_task() {
+        let (naive, draining, alive) = block_on(Clock::Paused, async {
+            (close_and_exit().await, drain_and_wait().await, alive_tasks())
         });
-        assert!(ledger.accepted.load(Relaxed) > 0);
-        assert_eq!((ledger.lost(), alive), (0, 0), "{ledger:?}");
-    }
-
-    #[test]
-    fn closing_without_waiting_loses_accepted_reports() {
-        let ledger = block_on(Clock::Paused, close_and_exit());
-        assert!(ledger.lost() > 0, "{ledger:?}");
+        assert!(naive.lost() > 0, "{naive:?}");
+        assert!(draining.accepted.load(Relaxed) > 0);
+        assert_eq!((draining.lost(), alive), (0, 0), "{draining:?}");
     }
 }

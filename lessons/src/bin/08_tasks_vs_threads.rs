@@ -1,26 +1,22 @@
 //! Lesson 08: a task per request, and what a waiting request costs.
 //!
-//! The second article's bank: PHP-FPM serves requests like a bank with a
-//! fixed number of counters. Each clerk is an operating-system worker that
-//! takes one customer and stays at the counter while the database works;
-//! everyone else queues at the door. Here the clerks are OS threads that block
-//! through each database call, as a PHP-FPM worker does. Go, like tokio, gives
-//! each request a task instead: a task that waits gives its thread back.
+//! The second article's bank: PHP-FPM serves requests at a fixed number of
+//! counters, each clerk an OS worker that stays at the counter while the
+//! database works. Go, like tokio, gives each request a task instead, and a
+//! task that waits gives its thread back. 1000 requests, each waiting 0.1 s on
+//! the database, go to 20 clerk threads (5 s), then to one task each (0.1 s).
+//! Then 1000 threads and 50000 tasks park on one signal, and the resident
+//! memory each group adds is measured the same way.
 //!
-//! The same 1000 requests, each waiting 0.1 s on the database, go first to 20
-//! clerk threads (1000 / 20 x 0.1 s = 5 s), then to one task each (all the
-//! waits overlap: 0.1 s). Then 1000 threads and 50000 tasks park on one
-//! signal, and the resident memory each group adds is measured the same way.
-//!
-//! Previous: 07_backpressure. Next: 09_blocking, what happens when a task
-//! blocks its thread the way these clerks do.
+//! Previous: 07_backpressure. Next: 09_blocking, a task that blocks its thread
+//! the way these clerks do.
 //!
 //! Run: cargo run --bin 08_tasks_vs_threads      (add `-- --fast` to skip the waiting)
 //! Go:  go handle(r) for every request vs a fixed pool; runtime.NumGoroutine()
 
 use std::process::ExitCode;
 
-use lessons::{alive_tasks, lanes, ms, say, waiting};
+use lessons::{alive_tasks, lanes, ms, resident_kib, say, waiting};
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio::{runtime::Handle, sync::broadcast};
 use tokio_util::task::TaskTracker;
@@ -74,9 +70,8 @@ async fn bank(clerks: u32) {
     at_work.wait().await;
 }
 
-/// A blocking database driver: the calling thread sleeps in the kernel until
-/// the answer is in. The answer is a timer on the lesson's clock (so that
-/// `--fast` can skip it); `Handle::block_on` parks this OS thread until then.
+/// A blocking database driver: `block_on` parks this OS thread until the
+/// answer, a timer on the lesson's clock, is in.
 fn blocking_query(database: &Handle, answered_at: Instant) {
     database.block_on(async { sleep_until(answered_at).await });
 }
@@ -98,8 +93,7 @@ async fn task_per_request() {
 // ANCHOR_END: per_request
 
 // ANCHOR: parked
-/// Parks `THREADS` threads, then `TASKS` tasks, on one signal, and measures
-/// the resident memory each group adds, the same way for both.
+/// Parks `THREADS` threads, then `TASKS` tasks, on one signal; measures each.
 async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) {
     // Nobody ever sends on it: dropping `signal` closes it, waking everyone.
     let (signal, _) = broadcast::channel::<()>(1);
@@ -108,8 +102,7 @@ async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) 
     let before = resident_kib();
     let threads = waiting("1000 threads", "parked: blocked on the signal");
     park_threads(&signal, &parked).await;
-    // Waiting until a set time, not for a set span, absorbs the time the
-    // spawning took, so both clocks print the same stamps.
+    // Until a set time, not for a set span: the spawning's time is absorbed.
     sleep_until(threads_at).await;
     let middle = resident_kib();
     say!("threads parked: {}", parked.len());
@@ -131,8 +124,7 @@ async fn park_and_measure(threads_at: Instant, tasks_at: Instant, end: Instant) 
     drop((signal, threads, tasks));
     parked.close();
     parked.wait().await;
-    // Waking them all is CPU work, which only the real clock sees: the line
-    // goes out at a set time so that both clocks stamp it alike.
+    // Waking them all takes real CPU time: a set time keeps the stamps alike.
     sleep_until(end).await;
     say!("every thread and task saw it and ended; parked: {}", parked.len());
 }
@@ -169,30 +161,11 @@ fn added(what: &str, count: usize, before: Option<u64>, after: Option<u64>) {
 }
 // ANCHOR_END: parked
 
-/// The process's resident memory in KiB: from /proc on Linux, else from `ps`
-/// (macOS, the BSDs). Counting each allocation would be exact, but needs a
-/// `#[global_allocator]`, `unsafe` code, forbidden in this workspace. Resident
-/// memory is coarser: it counts the allocator's bookkeeping, and for a thread
-/// only the stack pages it touched, not the kernel's memory (its kernel stack).
-fn resident_kib() -> Option<u64> {
-    let text = match std::fs::read_to_string("/proc/self/status") {
-        Ok(status) => {
-            status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.to_owned()
-        }
-        Err(_) => {
-            let pid = std::process::id().to_string();
-            let mut ps = std::process::Command::new("ps");
-            ps.args(["-o", "rss=", "-p", &pid]);
-            String::from_utf8(ps.output().ok()?.stdout).ok()?
-        }
-    };
-    text.trim().trim_end_matches("kB").trim().parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use lessons::{Clock, block_on, elapsed};
+
     #[test]
     fn the_bank_takes_fifty_waits_and_the_tasks_take_one() {
         let (bank_took, tasks_took) = block_on(Clock::Paused, async {
