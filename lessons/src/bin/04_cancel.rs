@@ -2,12 +2,16 @@
 //!
 //! Lesson 03 left two leaks: a detached query working its full 5 s for a
 //! handler that gave up at 2 s, and an audit writer kept waiting by a forgotten
-//! Sender. Both are fixed here, and the alive-task count comes back down. A
-//! future runs only while polled, so cancelling is dropping: `timeout` drops
-//! the query at the deadline, or a spawned query races a `CancellationToken`
-//! (Go's `<-ctx.Done()`) in `select!`. A third way: `AbortOnDropHandle` aborts
-//! a task when its handle is dropped. Last, the Go article's own fix, retold:
-//! it looks at the context only after the 5 s of work.
+//! Sender. Both are fixed here, and the alive-task count comes back down.
+//!
+//! A future runs only while polled, so cancelling is dropping. Two ways:
+//! 1. `timeout` around the query future: at the deadline it is dropped;
+//! 2. a spawned query races a `CancellationToken` (Go's `<-ctx.Done()`) in
+//!    `select!`. (A third: `AbortOnDropHandle` aborts a task when its handle
+//!    is dropped.)
+//!
+//! Last, the Go article's own fix, retold: it looks at the context only after
+//! the 5 s of work, so the query still runs to the end (stopping at 5.0 s).
 //!
 //! Previous: 03_leak. Next: 05_deadlock, a task that waits for itself.
 //!
