@@ -312,3 +312,51 @@ async fn an_upload_whose_client_hangs_up_before_its_commit_is_stored_all_the_sam
     assert_eq!(state.stats().accepted, 1);
     assert_eq!(inbox_rows(&db.db_path()), 0, "stored and out of the inbox");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_lands_after_the_drain_deadline_is_counted() {
+    let file = TempDir::new("late-commit");
+    let db = Db::open(&file.db_path().to_string_lossy()).unwrap();
+    let config = Config {
+        workers: 1,
+        ..durable(16)
+    };
+    let state = Clinic::start(config, db.clone());
+    state.set_paused(true);
+    let answer = call(&state, post_json("/api/epros/upload", report("late"))).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+
+    // Another connection holds SQLite's write lock, so the worker's commit
+    // waits for it (the database thread's busy timeout is 5 s)...
+    let lock = rusqlite::Connection::open(file.db_path()).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    state.set_paused(false);
+    wait_for_stats(
+        &state,
+        Duration::from_secs(5),
+        "the worker to take it",
+        |s| s.queued == 0,
+    )
+    .await;
+    // ...past the drain's deadline...
+    let drained = state.drain(Duration::from_millis(200)).await;
+    assert!(drained.deadline_passed);
+    // ...and lands after it, before the database closes, as in `main`.
+    lock.execute_batch("ROLLBACK").unwrap();
+    db.close().await;
+
+    // Whichever came first at the database thread, the commit or the close,
+    // the summary says what the file holds.
+    let summary = state.summary(drained);
+    let count = |table: &str| -> usize {
+        let conn = rusqlite::Connection::open(file.db_path()).unwrap();
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let rows: i64 = conn.query_row(&sql, [], |row| row.get(0)).unwrap();
+        rows as usize
+    };
+    assert_eq!(
+        (summary.stored as usize, summary.in_inbox, summary.lost()),
+        (count("reports"), count("inbox"), 0),
+        "{summary}"
+    );
+}
