@@ -285,28 +285,12 @@ pub fn parse(body: &[u8]) -> Result<EproUpload, AppError> {
         );
     }
     let mut json = serde_json::Deserializer::from_slice(body);
-    // serde_path_to_error remembers where in the document an error happened,
-    // so "expected a string" can say *which* field.
-    let raw: RawUpload = serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        if !inner.is_data() {
-            invalid_json(&inner)
-        } else if inner.to_string().starts_with("duplicate field") {
-            AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "duplicate_field",
-                format!("The body has a field twice: {inner}."),
-            )
-        } else {
-            AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "wrong_type",
-                format!("{field} must be a string."),
-            )
-            .field(field)
-        }
-    })?;
+    // Most uploads are well formed: read them at full speed, and only for
+    // one that is not, read it again to find where.
+    let raw = match RawUpload::deserialize(&mut json) {
+        Ok(raw) => raw,
+        Err(_) => return Err(wrong_at(body)),
+    };
     // Trailing bytes after the object (`{...} x`) are not JSON either.
     json.end().map_err(|e| invalid_json(&e))?;
 
@@ -325,6 +309,35 @@ pub fn parse(body: &[u8]) -> Result<EproUpload, AppError> {
         trial_id,
         report_data,
     })
+}
+
+/// Why `body`, a JSON object that did not read as an upload, did not: read
+/// again with serde_path_to_error, which remembers where in the document the
+/// error happened, so "expected a string" can say *which* field.
+fn wrong_at(body: &[u8]) -> AppError {
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let Err(e) = serde_path_to_error::deserialize::<_, RawUpload>(&mut json) else {
+        // Not reached: the same bytes cannot read both ways.
+        return AppError::internal("reading the upload");
+    };
+    let field = e.path().to_string();
+    let inner = e.into_inner();
+    if !inner.is_data() {
+        invalid_json(&inner)
+    } else if inner.to_string().starts_with("duplicate field") {
+        AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "duplicate_field",
+            format!("The body has a field twice: {inner}."),
+        )
+    } else {
+        AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_type",
+            format!("{field} must be a string."),
+        )
+        .field(field)
+    }
 }
 
 fn invalid_json(error: &serde_json::Error) -> AppError {
