@@ -83,8 +83,8 @@ const SCHEMA_VERSION: i64 = 3;
 const SCHEMA: &str = "
 -- No index on `id`: we make the ids, unique by construction, and nothing
 -- looks a report up here by id (memory knows what the inbox holds). Keeping
--- a second B-tree in order cost each durable upload 4,600 of its 46,400
--- instructions (callgrind; the recipe is in examples/accept_bench.rs).
+-- a second B-tree in order cost each durable upload 4,600 instructions, a
+-- tenth of them (callgrind; the recipe is in examples/accept_bench.rs).
 CREATE TABLE IF NOT EXISTS inbox (
     seq            INTEGER PRIMARY KEY,   -- the order they were accepted in
     id             TEXT NOT NULL,
