@@ -875,7 +875,8 @@ pub fn render(title: &str, timeline: &Timeline) -> String {
     let diamond_at = |lane: usize, x: f64| {
         timeline.records.iter().any(|record| match record {
             Record::Mark { lane: l, at, .. } => {
-                *l == lane && (layout.x(*at) - x).abs() < 9.0 && !cut_at(lane, x)
+                let mark = layout.x(*at);
+                *l == lane && (mark - x).abs() < 9.0 && !cut_at(lane, mark)
             }
             Record::Handoff { from, to, at, .. } => {
                 from == to && *from == lane && (layout.x(*at) - x).abs() < 9.0

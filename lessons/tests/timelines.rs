@@ -4,7 +4,8 @@
 //! runs `NN_name --fast --timeline FILE` and compares FILE with the committed
 //! picture byte for byte, as the transcripts test does for the text: a picture
 //! cannot drift from its lesson. The run must stay under a second with the
-//! recorder on (at best of three tries), and no two texts in a picture may cover each other.
+//! recorder on (at best of three tries), and no two texts in a picture may
+//! cover each other.
 //!
 //! To redraw after changing a lesson or the renderer:
 //!
